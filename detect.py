@@ -1,0 +1,62 @@
+"""See emotions live: boxes, emotions and confidences on every face of a webcam, video or photo.
+
+    python detect.py                                   # webcam 0, q or Esc quits
+    python detect.py --source clip.mp4 --output annotated.mp4 --log faces.jsonl
+    python detect.py --source photos/ --no-window --output annotated/ --log faces.csv
+"""
+
+import argparse
+import sys
+from pathlib import Path
+
+from moodlens import cli
+
+cli.quiet_tensorflow()
+
+
+def parse_args():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--source", default="0",
+                   help="camera index, video file, image, folder of images or stream URL (default: 0)")
+    p.add_argument("--model", type=Path, default=Path("model_file.h5"), help="model file (default: model_file.h5)")
+    p.add_argument("--no-window", action="store_true", help="run headless (automatic where no display exists)")
+    p.add_argument("--output", type=Path, help="write the annotated video, image, or folder of images")
+    p.add_argument("--log", type=Path, help="write one record per face per frame (.jsonl or .csv)")
+    p.add_argument("--cascade", type=Path, help="Haar cascade XML (default: OpenCV's frontal face cascade)")
+    p.add_argument("--scale-factor", type=float, default=1.1, help="cascade image pyramid step (> 1)")
+    p.add_argument("--min-neighbors", type=int, default=5, help="cascade votes a face needs (>= 0)")
+    p.add_argument("--min-size", type=cli.positive_int, default=30, help="smallest face side in pixels")
+    p.add_argument("--margin", type=cli.fraction, default=None,
+                   help="border added around each face box before classifying, as a fraction of its size")
+    p.add_argument("--tta", action="store_true", help="also classify the mirrored face and average")
+    args = p.parse_args()
+    if args.scale_factor <= 1:
+        p.error(f"--scale-factor: expected a value above 1, received {args.scale_factor}")
+    if args.min_neighbors < 0:
+        p.error(f"--min-neighbors: expected 0 or more, received {args.min_neighbors}")
+    return args
+
+
+def main() -> None:
+    args = parse_args()
+    from moodlens.detector import DEFAULT_MARGIN, EmotionDetector
+    from moodlens.faces import CascadeParams
+    from moodlens.live import display_available, run
+    from moodlens.sources import Source
+
+    params = CascadeParams(args.scale_factor, args.min_neighbors, args.min_size)
+    margin = DEFAULT_MARGIN if args.margin is None else args.margin
+    detector = EmotionDetector(args.model, args.cascade, params, margin=margin, tta=args.tta)
+    source = Source(args.source)
+    window = not args.no_window and display_available()
+    if not args.no_window and not window:
+        print("note: no display found, running without a window", file=sys.stderr)
+    try:
+        summary = run(detector, source, window, args.output, args.log)
+    finally:
+        source.close()
+    print(summary.line(args.source))
+
+
+if __name__ == "__main__":
+    cli.run(main)

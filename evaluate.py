@@ -1,0 +1,65 @@
+"""Measure a model on labelled faces: accuracy, per-class precision/recall/F1, confusion matrix.
+
+    python evaluate.py --data ../shared/fer2013/test
+    python evaluate.py --data data/test --model model_file.h5 --json report.json --plot confusion.png
+"""
+
+import argparse
+import json
+import os
+from pathlib import Path
+
+from moodlens import cli
+
+cli.quiet_tensorflow()
+
+
+def parse_args():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--data", type=Path, required=True, help="folder of <emotion>/ image folders")
+    p.add_argument("--model", type=Path, default=Path("model_file.h5"))
+    p.add_argument("--json", type=Path, help="write the figures as JSON")
+    p.add_argument("--plot", type=Path, help="write the confusion matrix as PNG")
+    p.add_argument("--tta", action="store_true", help="average each face with its mirror image")
+    p.add_argument("--batch-size", type=cli.positive_int, default=256)
+    return p.parse_args()
+
+
+def write_json(report: dict, path: Path) -> None:
+    """The report as JSON, via a temporary file."""
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    try:
+        tmp.write_text(json.dumps(report, indent=2) + "\n")
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def main() -> None:
+    args = parse_args()
+    import numpy as np
+
+    from moodlens.classifier import EmotionClassifier
+    from moodlens.errors import MoodlensError
+    from moodlens.data import load_folder_split
+    from moodlens.metrics import classification_report, format_report
+    from moodlens.plots import plot_confusion
+
+    classifier = EmotionClassifier(args.model, tta=args.tta)
+    split = load_folder_split(args.data, classifier.labels)
+    scores = np.concatenate([classifier.scores(split.x[i : i + args.batch_size])
+                             for i in range(0, len(split), args.batch_size)])
+    report = classification_report(split.y, scores.argmax(axis=1), classifier.labels)
+    report.update(model=str(args.model), data=str(args.data), tta=args.tta)
+    print(format_report(report))
+    try:
+        if args.json:
+            write_json(report, args.json)
+        if args.plot:
+            plot_confusion(np.array(report["confusion"]), classifier.labels, args.plot)
+    except OSError as exc:
+        raise MoodlensError(f"cannot write {exc.filename}: {exc.strerror}") from None
+
+
+if __name__ == "__main__":
+    cli.run(main)

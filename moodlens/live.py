@@ -1,0 +1,110 @@
+"""The detection loop: frames in, faces classified, boxes drawn, shown and written out."""
+
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+
+from moodlens.detector import EmotionDetector
+from moodlens.errors import MoodlensError
+from moodlens.outputs import ImageOutput, RecordLog, VideoOutput
+from moodlens.overlay import draw_detections, draw_fps
+from moodlens.sources import Source
+
+WINDOW = "moodlens (q or Esc quits)"
+QUIT_KEYS = (ord("q"), ord("Q"), 27)
+
+
+@dataclass
+class RunSummary:
+    """What a run saw: frames read, frames with at least one face, faces, seconds."""
+
+    frames: int = 0
+    frames_with_face: int = 0
+    faces: int = 0
+    seconds: float = 0.0
+    outputs: list[Path] = field(default_factory=list)
+
+    def line(self, name: str) -> str:
+        share = self.frames_with_face / self.frames if self.frames else 0.0
+        rate = self.frames / self.seconds if self.seconds else 0.0
+        return (f"{name}: {self.frames} frames, a face on {self.frames_with_face} ({share:.1%}), "
+                f"{self.faces} faces, {rate:.1f} frames/s")
+
+
+def display_available() -> bool:
+    """Whether a window can open: a display exists and OpenCV was built with a GUI."""
+    if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+        return False
+    try:
+        cv2.namedWindow(WINDOW, cv2.WINDOW_NORMAL)
+    except cv2.error:
+        return False
+    return True
+
+
+class FrameRate:
+    """Frames per second, smoothed so the corner figure is readable."""
+
+    def __init__(self) -> None:
+        self.last, self.value = time.perf_counter(), 0.0
+
+    def tick(self) -> float:
+        now = time.perf_counter()
+        current = 1.0 / max(now - self.last, 1e-6)
+        self.value = current if self.value == 0 else 0.9 * self.value + 0.1 * current
+        self.last = now
+        return self.value
+
+
+def open_output(path: Path | None, source: Source):
+    if path is None:
+        return None
+    if source.stills:
+        return ImageOutput(path, folder=source.kind == "folder")
+    return VideoOutput(path, source.fps)
+
+
+def run(detector: EmotionDetector, source: Source, window: bool,
+        output: Path | None = None, log: Path | None = None) -> RunSummary:
+    """Process every frame of `source`; returns what it saw. Outputs are finished or removed."""
+    summary, rate = RunSummary(), FrameRate()
+    writer = open_output(output, source)
+    records = RecordLog(log, detector.labels) if log else None
+    keep = True
+    start = time.perf_counter()
+    try:
+        for frame in source.frames():
+            detections = detector.detect(frame.image)
+            summary.frames += 1
+            summary.faces += len(detections)
+            summary.frames_with_face += bool(detections)
+            if records:
+                records.write(frame.name, frame.index, frame.timestamp, detections)
+            draw_detections(frame.image, detections)
+            if not source.stills:
+                draw_fps(frame.image, rate.tick())
+            if isinstance(writer, ImageOutput):
+                writer.write(frame.image, frame.name)
+            elif writer:
+                writer.write(frame.image)
+            if window:
+                cv2.imshow(WINDOW, frame.image)
+                if cv2.waitKey(0 if source.stills else 1) & 0xFF in QUIT_KEYS:
+                    break
+                if cv2.getWindowProperty(WINDOW, cv2.WND_PROP_VISIBLE) < 1:
+                    break  # the user closed the window
+    except OSError as exc:
+        keep = False
+        raise MoodlensError(f"cannot write output: {exc.strerror or exc}") from None
+    finally:
+        summary.seconds = time.perf_counter() - start
+        for done in (records, writer):
+            if done:
+                done.close(keep=keep)
+        if window:
+            cv2.destroyAllWindows()
+    return summary

@@ -1,0 +1,60 @@
+"""The networks: the classic 4-block seed CNN and our 4-block CNN with batch normalization.
+
+Both take (48, 48, 1) faces in [0, 1] (see `preprocess.to_model_input`) and end in a softmax over
+the classes. Augmentation is not part of the model: it runs in the training input pipeline only.
+"""
+
+import keras
+from keras import layers
+
+from moodlens.preprocess import INPUT_SHAPE
+
+FILTERS = (32, 64, 128, 256)
+
+
+def build_seed(num_classes: int) -> keras.Model:
+    """The classic tutorial CNN: one 3x3 conv per block, 2x2 pooling, dropout, Dense 512."""
+    model = keras.Sequential([keras.Input(INPUT_SHAPE)], name="seed")
+    for filters in FILTERS:
+        model.add(layers.Conv2D(filters, 3, padding="same", activation="relu"))
+        model.add(layers.MaxPooling2D(2))
+        model.add(layers.Dropout(0.25))
+    model.add(layers.Flatten())
+    model.add(layers.Dense(512, activation="relu"))
+    model.add(layers.Dropout(0.5))
+    model.add(layers.Dense(num_classes, activation="softmax"))
+    return model
+
+
+def conv_bn_relu(x, filters: int):
+    """3x3 convolution, batch normalization, ReLU (the conv needs no bias before BN)."""
+    x = layers.Conv2D(filters, 3, padding="same", use_bias=False)(x)
+    x = layers.BatchNormalization()(x)
+    return layers.ReLU()(x)
+
+
+def build_bn(num_classes: int) -> keras.Model:
+    """Our default: the same 4 blocks, two BN convs each (one in the first), then the same head."""
+    inputs = keras.Input(INPUT_SHAPE)
+    x = inputs
+    for block, filters in enumerate(FILTERS):
+        x = conv_bn_relu(x, filters)
+        if block > 0:  # a second conv at 48x48 would cost as much as a whole later block
+            x = conv_bn_relu(x, filters)
+        x = layers.MaxPooling2D(2)(x)
+        x = layers.Dropout(0.1 + 0.05 * block)(x)
+    x = layers.Flatten()(x)
+    x = layers.Dense(512, use_bias=False)(x)
+    x = layers.BatchNormalization()(x)
+    x = layers.ReLU()(x)
+    x = layers.Dropout(0.5)(x)
+    outputs = layers.Dense(num_classes, activation="softmax")(x)
+    return keras.Model(inputs, outputs, name="bn")
+
+
+ARCHITECTURES = {"bn": build_bn, "seed": build_seed}
+
+
+def build_model(arch: str, num_classes: int) -> keras.Model:
+    """Build an architecture by name (see ARCHITECTURES)."""
+    return ARCHITECTURES[arch](num_classes)

@@ -1,0 +1,60 @@
+"""Saving and loading model files with their label order, safely and atomically.
+
+The label order is stored as an attribute of the .h5 file, so a model trained on fewer than the
+seven emotions still names its outputs right. Loading always uses Keras' safe mode.
+"""
+
+import json
+import os
+from pathlib import Path
+
+import h5py
+import keras
+
+from moodlens.errors import MoodlensError
+from moodlens.labels import EMOTIONS
+from moodlens.preprocess import INPUT_SHAPE
+
+LABELS_ATTR = "moodlens_labels"
+
+
+def save_model(model: keras.Model, labels: tuple[str, ...], path: Path) -> None:
+    """Write `model` and its `labels` to `path` (.h5) via a temporary file, then rename."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.stem}.tmp{os.getpid()}.h5")
+    try:
+        model.save(tmp, include_optimizer=False)
+        with h5py.File(tmp, "a") as f:
+            f.attrs[LABELS_ATTR] = json.dumps(list(labels))
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def read_labels(path: Path) -> tuple[str, ...]:
+    """The label order stored in a model file (the seven emotions for a file without one)."""
+    with h5py.File(path, "r") as f:
+        raw = f.attrs.get(LABELS_ATTR)
+    return tuple(json.loads(raw)) if raw is not None else EMOTIONS
+
+
+def load_model(path: Path) -> tuple[keras.Model, tuple[str, ...]]:
+    """Load a model file in safe mode and check it maps 48x48x1 faces to one score per label."""
+    path = Path(path)
+    if not path.is_file():
+        raise MoodlensError(f"model file {path} not found (train one with: python train.py)")
+    try:
+        labels = read_labels(path)
+        model = keras.models.load_model(path, compile=False, safe_mode=True)
+    except Exception as exc:  # h5py and Keras raise many types for a broken or foreign file
+        reason = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+        raise MoodlensError(f"cannot load model {path}: {reason}") from None
+    if tuple(model.input_shape[1:]) != INPUT_SHAPE:
+        raise MoodlensError(
+            f"model {path}: expected input shape {INPUT_SHAPE}, received {tuple(model.input_shape[1:])}"
+        )
+    if model.output_shape[-1] != len(labels):
+        raise MoodlensError(
+            f"model {path}: {model.output_shape[-1]} outputs for {len(labels)} labels ({', '.join(labels)})"
+        )
+    return model, labels

@@ -1,0 +1,134 @@
+"""Files a detection run writes: the per-face log and the annotated video or images.
+
+Each file is written under a temporary name and renamed when complete, so a failed run never
+leaves a half-written file where the user expects a finished one.
+"""
+
+import csv
+import json
+import os
+from pathlib import Path
+from typing import IO
+
+import cv2
+import numpy as np
+
+from moodlens.detector import Detection
+from moodlens.errors import MoodlensError
+
+VIDEO_CODECS = {".mp4": "mp4v", ".avi": "MJPG", ".mkv": "MJPG"}
+
+
+def temporary_name(path: Path) -> Path:
+    """A sibling name for writing `path` before the rename; keeps the suffix for codecs."""
+    return path.with_name(f".{path.stem}.part{os.getpid()}{path.suffix}")
+
+
+def check_writable(path: Path, what: str) -> None:
+    """Refuse up front an output whose folder does not exist or cannot be written."""
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise MoodlensError(f"cannot write {what} {path}: folder {folder} does not exist")
+    if not os.access(folder, os.W_OK):
+        raise MoodlensError(f"cannot write {what} {path}: folder {folder} is not writable")
+
+
+class RecordLog:
+    """One record per face per frame, as JSON lines (.jsonl) or CSV (.csv)."""
+
+    def __init__(self, path: Path, labels: tuple[str, ...]):
+        self.path, self.labels = Path(path), labels
+        self.format = self.path.suffix.lower()
+        if self.format not in (".jsonl", ".csv"):
+            raise MoodlensError(f"--log {path}: expected a .jsonl or .csv file name")
+        check_writable(self.path, "log")
+        self.tmp = temporary_name(self.path)
+        self.file: IO[str] = open(self.tmp, "w", newline="")
+        self.csv = None
+        if self.format == ".csv":
+            self.csv = csv.writer(self.file)
+            self.csv.writerow(["source", "frame", "time", "x", "y", "w", "h", "emotion", "confidence", *labels])
+
+    def write(self, source: str, frame: int, timestamp: float, detections: list[Detection]) -> None:
+        """Append the records of one frame's faces."""
+        for d in detections:
+            if self.csv:
+                self.csv.writerow([source, frame, f"{timestamp:.3f}", *d.box, d.emotion,
+                                   f"{d.confidence:.4f}", *(f"{d.scores[k]:.4f}" for k in self.labels)])
+            else:
+                record = {"source": source, "frame": frame, "time": round(timestamp, 3), "box": list(d.box),
+                          "emotion": d.emotion, "confidence": round(d.confidence, 4),
+                          "scores": {k: round(v, 4) for k, v in d.scores.items()}}
+                self.file.write(json.dumps(record) + "\n")
+
+    def close(self, keep: bool = True) -> None:
+        """Finish the file (rename into place) or, with keep=False, remove what was written."""
+        self.file.close()
+        if keep:
+            os.replace(self.tmp, self.path)
+        else:
+            self.tmp.unlink(missing_ok=True)
+
+
+class VideoOutput:
+    """The annotated frames as a video file (.mp4, .avi or .mkv), opened on the first frame."""
+
+    def __init__(self, path: Path, fps: float):
+        self.path, self.fps = Path(path), fps or 30.0
+        codec = VIDEO_CODECS.get(self.path.suffix.lower())
+        if codec is None:
+            raise MoodlensError(f"--output {path}: expected a video name ending in {', '.join(VIDEO_CODECS)}")
+        check_writable(self.path, "video")
+        self.fourcc = cv2.VideoWriter_fourcc(*codec)
+        self.tmp = temporary_name(self.path)
+        self.writer: cv2.VideoWriter | None = None
+        self.frames = 0
+
+    def write(self, frame: np.ndarray) -> None:
+        if self.writer is None:
+            self.writer = cv2.VideoWriter(str(self.tmp), self.fourcc, self.fps, (frame.shape[1], frame.shape[0]))
+            if not self.writer.isOpened():
+                raise MoodlensError(f"cannot write video {self.path}")
+        self.writer.write(frame)
+        self.frames += 1
+
+    def close(self, keep: bool = True) -> None:
+        if self.writer is not None:
+            self.writer.release()
+        if keep and self.frames:
+            os.replace(self.tmp, self.path)
+        else:
+            self.tmp.unlink(missing_ok=True)
+
+
+class ImageOutput:
+    """Annotated stills: one image file, or a folder of images named after their sources."""
+
+    def __init__(self, path: Path, folder: bool):
+        self.path, self.folder = Path(path), folder
+        if folder:
+            if self.path.exists() and not self.path.is_dir():
+                raise MoodlensError(f"--output {path}: expected a folder for a folder source")
+            check_writable(self.path, "folder")
+            self.path.mkdir(exist_ok=True)
+        else:
+            if self.path.suffix.lower() not in (".jpg", ".jpeg", ".png", ".bmp", ".webp"):
+                raise MoodlensError(f"--output {path}: expected an image name (.jpg, .png, ...)")
+            check_writable(self.path, "image")
+        self.frames = 0
+
+    def write(self, frame: np.ndarray, name: str) -> None:
+        target = self.path / name if self.folder else self.path
+        ok, encoded = cv2.imencode(target.suffix or ".png", frame)
+        if not ok:
+            raise MoodlensError(f"cannot encode image {target}")
+        tmp = temporary_name(target)
+        try:
+            tmp.write_bytes(encoded.tobytes())
+            os.replace(tmp, target)
+        finally:
+            tmp.unlink(missing_ok=True)
+        self.frames += 1
+
+    def close(self, keep: bool = True) -> None:
+        """Each image is complete once written; nothing is pending."""

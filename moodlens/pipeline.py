@@ -1,0 +1,46 @@
+"""The training input pipeline on tf.data, with augmentation by Keras preprocessing layers.
+
+Faces arrive already decoded and scaled to [0, 1] (see `data.py`), so the pipeline only shuffles
+the in-memory array each epoch, augments (training only), batches and prefetches.
+"""
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from moodlens.data import Split
+
+ROTATION_DEGREES = 10
+SHIFT = 0.1  # fraction of the face size
+ZOOM = 0.1
+
+
+def augmenter(seed: int | None = None) -> keras.Sequential:
+    """Random flip, rotation, zoom, shift and erasing: the variation a live face crop shows."""
+    return keras.Sequential(
+        [
+            keras.layers.RandomFlip("horizontal", seed=seed),
+            # Keras rotation factors are fractions of a full turn.
+            keras.layers.RandomRotation(ROTATION_DEGREES / 360, fill_mode="reflect", seed=seed),
+            keras.layers.RandomZoom(ZOOM, fill_mode="reflect", seed=seed),
+            keras.layers.RandomTranslation(SHIFT, SHIFT, fill_mode="reflect", seed=seed),
+            keras.layers.RandomErasing(factor=0.5, scale=(0.02, 0.15), value_range=(0, 1), seed=seed),
+        ],
+        name="augment",
+    )
+
+
+def make_dataset(
+    split: Split, batch_size: int, training: bool, seed: int | None = None
+) -> tf.data.Dataset:
+    """Batches of (faces, one-hot labels); shuffled anew and augmented each epoch when training."""
+    labels = np.eye(len(split.labels), dtype=np.float32)[split.y]
+    ds = tf.data.Dataset.from_tensor_slices((split.x, labels))
+    if training:
+        # Shuffle before batching, on every epoch (a cache after a shuffle would replay one order).
+        ds = ds.shuffle(len(split), seed=seed, reshuffle_each_iteration=True)
+    ds = ds.batch(batch_size)
+    if training:
+        augment = augmenter(seed)
+        ds = ds.map(lambda x, y: (augment(x, training=True), y), num_parallel_calls=tf.data.AUTOTUNE)
+    return ds.prefetch(tf.data.AUTOTUNE)

@@ -1,0 +1,57 @@
+"""Figures: training curves from a history CSV, and a confusion matrix."""
+
+import csv
+import os
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only; never needs a display
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+
+def save_figure(fig: plt.Figure, path: Path) -> None:
+    """Write a figure as PNG through a temporary file, then rename."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.stem}.tmp{os.getpid()}.png")
+    try:
+        fig.savefig(tmp, dpi=110, bbox_inches="tight", format="png")
+        os.replace(tmp, path)
+    finally:
+        plt.close(fig)
+        tmp.unlink(missing_ok=True)
+
+
+def plot_history(history_csv: Path, out: Path) -> None:
+    """Loss and accuracy per epoch, training against validation."""
+    with open(history_csv, newline="") as f:
+        rows = list(csv.DictReader(f))
+    if not rows:
+        return
+    epochs = [int(r["epoch"]) + 1 for r in rows]
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+    for ax, metric in zip(axes, ("loss", "accuracy")):
+        ax.plot(epochs, [float(r[metric]) for r in rows], label="train (augmented)")
+        ax.plot(epochs, [float(r[f"val_{metric}"]) for r in rows], label="validation")
+        ax.set_xlabel("epoch")
+        ax.set_title(metric)
+        ax.grid(alpha=0.3)
+        ax.legend()
+    save_figure(fig, out)
+
+
+def plot_confusion(confusion: np.ndarray, labels: tuple[str, ...], out: Path) -> None:
+    """Confusion matrix as row-normalized colours (recall) with the raw counts written in."""
+    recall = confusion / np.maximum(confusion.sum(axis=1, keepdims=True), 1)
+    fig, ax = plt.subplots(figsize=(7, 6))
+    ax.imshow(recall, cmap="Blues", vmin=0, vmax=1)
+    ax.set_xticks(range(len(labels)), labels, rotation=45, ha="right")
+    ax.set_yticks(range(len(labels)), labels)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    for i in range(len(labels)):
+        for j in range(len(labels)):
+            color = "white" if recall[i, j] > 0.5 else "black"
+            ax.text(j, i, str(confusion[i, j]), ha="center", va="center", color=color, fontsize=8)
+    save_figure(fig, out)

@@ -1,0 +1,170 @@
+"""Training: recipe, callbacks that keep the best model and a resumable checkpoint, and the loop.
+
+Files written next to the output model (for `model_file.h5`):
+    model_file.h5            the best epoch by validation accuracy, replaced atomically
+    model_file.history.csv   one row of metrics per epoch
+    model_file.curves.png    loss and accuracy curves, redrawn every epoch
+    model_file.ckpt/         the last epoch's full state for --resume (removed once training ends)
+"""
+
+import json
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from moodlens.data import Split, load_training_data
+from moodlens.errors import MoodlensError
+from moodlens.model import build_model
+from moodlens.modelio import save_model
+from moodlens.pipeline import make_dataset
+from moodlens.plots import plot_history
+
+
+@dataclass
+class TrainConfig:
+    """Everything a training run depends on; train.py fills it from the command line."""
+
+    data: Path
+    output: Path = Path("model_file.h5")
+    arch: str = "bn"
+    epochs: int = 30
+    batch_size: int = 32
+    learning_rate: float = 1e-3
+    schedule: str = "cosine"  # or "constant"
+    weight_decay: float = 1e-4
+    label_smoothing: float = 0.1
+    class_weight: str = "sqrt"  # "none", "sqrt" (inverse square root of frequency), "balanced"
+    seed: int = 1337
+    resume: bool = False
+    distribute: str = "none"  # or "mirrored"
+
+
+def artifact_paths(output: Path) -> dict[str, Path]:
+    """Where a run keeps its history, curves and checkpoint, beside the output model."""
+    stem = output.with_suffix("")
+    return {
+        "history": Path(f"{stem}.history.csv"),
+        "curves": Path(f"{stem}.curves.png"),
+        "checkpoint": Path(f"{stem}.ckpt"),
+    }
+
+
+def class_weights(split: Split, mode: str) -> dict[int, float] | None:
+    """Per-class loss weights that lift rare classes (disgust) without drowning common ones."""
+    if mode == "none":
+        return None
+    counts = np.bincount(split.y, minlength=len(split.labels)).astype(float)
+    weights = len(split) / (len(counts) * np.maximum(counts, 1))
+    if mode == "sqrt":
+        weights = np.sqrt(weights)
+    return {i: float(w) for i, w in enumerate(weights)}
+
+
+def make_optimizer(config: TrainConfig, steps_per_epoch: int) -> keras.optimizers.Optimizer:
+    """Adam (decoupled weight decay when set), with a cosine schedule over the whole run."""
+    rate = config.learning_rate
+    if config.schedule == "cosine":
+        warmup = steps_per_epoch  # one epoch of warm-up keeps early BN statistics sane
+        rate = keras.optimizers.schedules.CosineDecay(
+            rate / 10, max(config.epochs * steps_per_epoch - warmup, 1),
+            warmup_target=rate, warmup_steps=warmup,
+        )
+    if config.weight_decay:
+        return keras.optimizers.AdamW(rate, weight_decay=config.weight_decay)
+    return keras.optimizers.Adam(rate)
+
+
+class Checkpointer(keras.callbacks.Callback):
+    """After each epoch: save the best model atomically, the full state for resuming, the curves."""
+
+    def __init__(self, config: TrainConfig, labels: tuple[str, ...], best: float):
+        super().__init__()
+        self.config, self.labels, self.best = config, labels, best
+        self.paths = artifact_paths(config.output)
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        accuracy = float((logs or {}).get("val_accuracy", 0.0))
+        if accuracy > self.best:
+            self.best = accuracy
+            save_model(self.model, self.labels, self.config.output)
+            print(f"\nepoch {epoch + 1}: val_accuracy {accuracy:.4f}, saved {self.config.output}")
+        self.save_state(epoch + 1)
+        plot_history(self.paths["history"], self.paths["curves"])
+
+    def save_state(self, epochs_done: int) -> None:
+        """The model with its optimizer and the epoch count, replaced as a whole."""
+        final, tmp = self.paths["checkpoint"], Path(f"{self.paths['checkpoint']}.tmp")
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+        self.model.save(tmp / "last.keras")
+        (tmp / "state.json").write_text(json.dumps({"epoch": epochs_done, "best": self.best}))
+        old = Path(f"{final}.old")
+        if final.exists():
+            os.replace(final, old)
+        os.replace(tmp, final)
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def restore(config: TrainConfig) -> tuple[keras.Model, int, float]:
+    """Load the checkpoint of an interrupted run: model with optimizer, epochs done, best accuracy."""
+    folder = artifact_paths(config.output)["checkpoint"]
+    if not (folder / "state.json").is_file():
+        raise MoodlensError(f"nothing to resume: no checkpoint at {folder}")
+    state = json.loads((folder / "state.json").read_text())
+    model = keras.models.load_model(folder / "last.keras", safe_mode=True)
+    return model, int(state["epoch"]), float(state["best"])
+
+
+def strategy_for(name: str) -> tf.distribute.Strategy:
+    """`mirrored` spreads each batch over every GPU (or every logical CPU device when none)."""
+    if name == "none":
+        return tf.distribute.get_strategy()
+    devices = tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("CPU")
+    return tf.distribute.MirroredStrategy([d.name for d in devices])
+
+
+def compile_new(config: TrainConfig, num_classes: int, steps_per_epoch: int) -> keras.Model:
+    """A fresh model of the configured architecture, compiled with the recipe."""
+    keras.utils.set_random_seed(config.seed)
+    model = build_model(config.arch, num_classes)
+    model.compile(
+        optimizer=make_optimizer(config, steps_per_epoch),
+        loss=keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing),
+        metrics=["accuracy"],
+    )
+    return model
+
+
+def train(config: TrainConfig) -> float:
+    """Train per `config`; returns the best validation accuracy (that model is in config.output)."""
+    train_split, val_split = load_training_data(config.data)
+    print(f"train: {len(train_split)} faces {train_split.counts()}")
+    print(f"validation: {len(val_split)} faces {val_split.counts()}")
+    steps = -(-len(train_split) // config.batch_size)
+    strategy = strategy_for(config.distribute)
+    with strategy.scope():
+        if config.resume:
+            model, initial_epoch, best = restore(config)
+            print(f"resuming after epoch {initial_epoch} (best val_accuracy {best:.4f})")
+        else:
+            model, initial_epoch, best = compile_new(config, len(train_split.labels), steps), 0, -1.0
+    paths = artifact_paths(config.output)
+    checkpointer = Checkpointer(config, train_split.labels, best)
+    model.fit(
+        make_dataset(train_split, config.batch_size, training=True, seed=config.seed),
+        validation_data=make_dataset(val_split, config.batch_size, training=False),
+        epochs=config.epochs,
+        initial_epoch=initial_epoch,
+        class_weight=class_weights(train_split, config.class_weight),
+        callbacks=[
+            keras.callbacks.CSVLogger(paths["history"], append=config.resume),
+            checkpointer,
+        ],
+    )
+    shutil.rmtree(paths["checkpoint"], ignore_errors=True)
+    return checkpointer.best
