@@ -40,8 +40,8 @@ def main() -> None:
     import numpy as np
 
     from moodlens.classifier import EmotionClassifier
-    from moodlens.errors import MoodlensError
     from moodlens.data import load_folder_split
+    from moodlens.errors import MoodlensError
     from moodlens.metrics import classification_report, format_report
     from moodlens.plots import plot_confusion
 
