@@ -14,6 +14,13 @@ from moodlens import cli
 cli.quiet_tensorflow()
 
 
+def smoothing(text: str) -> float:
+    value = cli.fraction(text)
+    if value >= 1:
+        raise argparse.ArgumentTypeError(f"expected a value from 0 to below 1, received {value}")
+    return value
+
+
 def parse_args():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--source", default="0",
@@ -26,9 +33,21 @@ def parse_args():
     p.add_argument("--scale-factor", type=float, default=1.1, help="cascade image pyramid step (> 1)")
     p.add_argument("--min-neighbors", type=int, default=5, help="cascade votes a face needs (>= 0)")
     p.add_argument("--min-size", type=cli.positive_int, default=30, help="smallest face side in pixels")
+    p.add_argument("--min-face", type=cli.fraction, default=0.06,
+                   help="smallest face side as a fraction of the frame's shorter side (default 0.06)")
+    p.add_argument("--no-check", action="store_true",
+                   help="keep every cascade candidate (no second-cascade check against phantom faces)")
+    p.add_argument("--smooth", type=smoothing, default=0.6,
+                   help="label smoothing over video frames, 0 (off) to below 1 (default 0.6)")
+    p.add_argument("--redetect", type=cli.positive_int, default=5,
+                   help="search whole video frames every N frames, follow known faces in between (default 5)")
+    p.add_argument("--threshold", type=cli.fraction, default=0.4,
+                   help="below this top probability a face is labelled uncertain (default 0.4, 0 never)")
     p.add_argument("--margin", type=cli.fraction, default=None,
                    help="border added around each face box before classifying, as a fraction of its size")
     p.add_argument("--tta", action="store_true", help="also classify the mirrored face and average")
+    p.add_argument("--backend", choices=("tflite", "tf"), default="tflite", help="inference path (default tflite)")
+    p.add_argument("--threads", type=cli.positive_int, default=None, help="CPU threads for inference")
     args = p.parse_args()
     if args.scale_factor <= 1:
         p.error(f"--scale-factor: expected a value above 1, received {args.scale_factor}")
@@ -44,15 +63,16 @@ def main() -> None:
     from moodlens.live import display_available, run
     from moodlens.sources import Source
 
-    params = CascadeParams(args.scale_factor, args.min_neighbors, args.min_size)
+    params = CascadeParams(args.scale_factor, args.min_neighbors, args.min_size, args.min_face, not args.no_check)
     margin = DEFAULT_MARGIN if args.margin is None else args.margin
-    detector = EmotionDetector(args.model, args.cascade, params, margin=margin, tta=args.tta)
+    detector = EmotionDetector(args.model, args.cascade, params, margin=margin, threshold=args.threshold,
+                               tta=args.tta, backend=args.backend, threads=args.threads)
     source = Source(args.source)
     window = not args.no_window and display_available()
     if not args.no_window and not window:
         print("note: no display found, running without a window", file=sys.stderr)
     try:
-        summary = run(detector, source, window, args.output, args.log)
+        summary = run(detector, source, window, args.output, args.log, args.smooth, args.redetect)
     finally:
         source.close()
     print(summary.line(args.source))

@@ -68,17 +68,21 @@ def open_output(path: Path | None, source: Source):
     return VideoOutput(path, source.fps)
 
 
-def run(detector: EmotionDetector, source: Source, window: bool,
-        output: Path | None = None, log: Path | None = None) -> RunSummary:
-    """Process every frame of `source`; returns what it saw. Outputs are finished or removed."""
+def run(detector: EmotionDetector, source: Source, window: bool, output: Path | None = None,
+        log: Path | None = None, smooth: float = 0.6, redetect: int = 5) -> RunSummary:
+    """Process every frame of `source`; returns what it saw. Outputs are finished or removed.
+
+    Photos are each searched in full; video frames go through a FaceStream (tracking, smoothing).
+    """
     summary, rate = RunSummary(), FrameRate()
+    process = detector.detect if source.stills else detector.stream(smooth, redetect).process
     writer = open_output(output, source)
     records = RecordLog(log, detector.labels) if log else None
     keep = True
     start = time.perf_counter()
     try:
         for frame in source.frames():
-            detections = detector.detect(frame.image)
+            detections = process(frame.image)
             summary.frames += 1
             summary.faces += len(detections)
             summary.frames_with_face += bool(detections)

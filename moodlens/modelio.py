@@ -7,18 +7,21 @@ seven emotions still names its outputs right. Loading always uses Keras' safe mo
 import json
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import h5py
-import keras
 
 from moodlens.errors import MoodlensError
 from moodlens.labels import EMOTIONS
 from moodlens.preprocess import INPUT_SHAPE
 
+if TYPE_CHECKING:
+    import keras
+
 LABELS_ATTR = "moodlens_labels"
 
 
-def save_model(model: keras.Model, labels: tuple[str, ...], path: Path) -> None:
+def save_model(model: "keras.Model", labels: tuple[str, ...], path: Path) -> None:
     """Write `model` and its `labels` to `path` (.h5) via a temporary file, then rename."""
     path = Path(path)
     tmp = path.with_name(f".{path.stem}.tmp{os.getpid()}.h5")
@@ -33,13 +36,21 @@ def save_model(model: keras.Model, labels: tuple[str, ...], path: Path) -> None:
 
 def read_labels(path: Path) -> tuple[str, ...]:
     """The label order stored in a model file (the seven emotions for a file without one)."""
-    with h5py.File(path, "r") as f:
-        raw = f.attrs.get(LABELS_ATTR)
-    return tuple(json.loads(raw)) if raw is not None else EMOTIONS
+    try:
+        with h5py.File(path, "r") as f:
+            raw = f.attrs.get(LABELS_ATTR)
+        labels = tuple(json.loads(raw)) if raw is not None else EMOTIONS
+    except (OSError, ValueError) as exc:
+        raise MoodlensError(f"cannot load model {path}: not a readable .h5 model file ({exc})") from None
+    if not labels or not set(labels) <= set(EMOTIONS):
+        raise MoodlensError(f"model {path}: stored labels {labels} are not emotions")
+    return labels
 
 
-def load_model(path: Path) -> tuple[keras.Model, tuple[str, ...]]:
+def load_model(path: Path) -> tuple["keras.Model", tuple[str, ...]]:
     """Load a model file in safe mode and check it maps 48x48x1 faces to one score per label."""
+    import keras  # here, not at import: detection with a cached TFLite model needs no TensorFlow
+
     path = Path(path)
     if not path.is_file():
         raise MoodlensError(f"model file {path} not found (train one with: python train.py)")

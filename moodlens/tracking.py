@@ -1,0 +1,74 @@
+"""Following faces across frames, and smoothing each face's scores so its label does not flicker.
+
+Faces are matched to tracks by box overlap (IoU); each track keeps an exponential moving average
+of its score vector: smoothed = smooth * previous + (1 - smooth) * current, so `smooth` = 0 shows
+every frame's raw scores and values near 1 react slowly.
+"""
+
+from dataclasses import dataclass, field
+from itertools import count
+
+import numpy as np
+
+from moodlens.faces import Box
+
+MATCH_IOU = 0.3  # a face box overlapping a track's last box this much is the same face
+
+
+def iou(a: Box, b: Box) -> float:
+    """Intersection over union of two boxes."""
+    w = min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0])
+    h = min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1])
+    inter = max(w, 0) * max(h, 0)
+    return inter / (a[2] * a[3] + b[2] * b[3] - inter)
+
+
+@dataclass
+class Track:
+    """One face over time: an id, its last box, its smoothed scores, frames since last seen."""
+
+    id: int
+    box: Box
+    scores: np.ndarray | None = None
+    misses: int = 0
+
+    def smooth(self, current: np.ndarray, strength: float) -> np.ndarray:
+        """Blend this frame's scores into the track's and return the result."""
+        if self.scores is None:
+            self.scores = current.astype(np.float64)
+        else:
+            self.scores = strength * self.scores + (1 - strength) * current
+        return self.scores
+
+
+@dataclass
+class Tracker:
+    """Assigns face boxes to tracks frame after frame; a track unseen for `max_misses` frames ends."""
+
+    max_misses: int = 5
+    tracks: list[Track] = field(default_factory=list)
+    _ids: count = field(default_factory=lambda: count(1))
+
+    def update(self, boxes: list[Box]) -> list[Track]:
+        """Match this frame's boxes to tracks (best overlap first); returns the tracks seen now."""
+        pairs = sorted(((iou(t.box, b), ti, bi) for ti, t in enumerate(self.tracks) for bi, b in enumerate(boxes)),
+                       reverse=True)
+        matched_tracks, matched_boxes, seen = set(), set(), []
+        for score, ti, bi in pairs:
+            if score < MATCH_IOU or ti in matched_tracks or bi in matched_boxes:
+                continue
+            matched_tracks.add(ti)
+            matched_boxes.add(bi)
+            track = self.tracks[ti]
+            track.box, track.misses = boxes[bi], 0
+            seen.append(track)
+        for ti, track in enumerate(self.tracks):
+            if ti not in matched_tracks:
+                track.misses += 1
+        self.tracks = [t for t in self.tracks if t.misses <= self.max_misses]
+        for bi, box in enumerate(boxes):
+            if bi not in matched_boxes:
+                track = Track(next(self._ids), box)
+                self.tracks.append(track)
+                seen.append(track)
+        return seen
