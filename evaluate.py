@@ -43,8 +43,14 @@ def main() -> None:
     from moodlens.data import load_folder_split
     from moodlens.errors import MoodlensError
     from moodlens.metrics import classification_report, format_report
+    from moodlens.outputs import check_writable
     from moodlens.plots import plot_confusion
 
+    outputs = [(args.json, "report", lambda path: write_json(report, path)),
+               (args.plot, "plot", lambda path: plot_confusion(np.array(report["confusion"]), classifier.labels, path))]
+    for path, what, _ in outputs:
+        if path:  # refused now, not after the whole evaluation
+            check_writable(path, what)
     classifier = EmotionClassifier(args.model, tta=args.tta)
     split = load_folder_split(args.data, classifier.labels)
     scores = np.concatenate([classifier.scores(split.x[i : i + args.batch_size])
@@ -52,13 +58,12 @@ def main() -> None:
     report = classification_report(split.y, scores.argmax(axis=1), classifier.labels)
     report.update(model=str(args.model), data=str(args.data), tta=args.tta)
     print(format_report(report))
-    try:
-        if args.json:
-            write_json(report, args.json)
-        if args.plot:
-            plot_confusion(np.array(report["confusion"]), classifier.labels, args.plot)
-    except OSError as exc:
-        raise MoodlensError(f"cannot write {exc.filename}: {exc.strerror}") from None
+    for path, what, write in outputs:
+        if path:
+            try:
+                write(path)
+            except OSError as exc:  # a full disk, mid-run
+                raise MoodlensError(f"cannot write {what} {path}: {cli.os_error_text(exc)}") from None
 
 
 if __name__ == "__main__":

@@ -38,6 +38,8 @@ def parse_args():
     args = p.parse_args()
     if args.output.suffix != ".h5":
         p.error(f"--output: expected a .h5 file name, received {args.output}")
+    if not args.output.absolute().parent.is_dir():  # said now, not after the first epoch
+        p.error(f"--output: folder {args.output.absolute().parent} does not exist")
     if args.weight_decay is not None and args.weight_decay < 0:
         p.error(f"--weight-decay: expected 0 or more, received {args.weight_decay}")
     return args
@@ -63,9 +65,12 @@ def config_from(args):
 
 def main() -> None:
     args = parse_args()
+    from moodlens.data import load_training_data
+
+    splits = load_training_data(args.data)  # before TensorFlow loads: bad data is reported in a second
     from moodlens.training import train
 
-    best = train(config_from(args))
+    best = train(config_from(args), splits)
     print(f"best validation accuracy {best:.4f}, model in {args.output}")
 
 

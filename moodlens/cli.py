@@ -1,17 +1,79 @@
-"""What the three command lines share: quiet start-up, option types, and one-line errors."""
+"""What the command lines share: quiet start-up, option types, and one-line errors."""
 
 import argparse
+import contextlib
+import importlib.abc
+import importlib.machinery
 import os
 import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from types import ModuleType
 
 from moodlens.errors import MoodlensError
 
+EXIT_ERROR = 2  # like argparse: the user's input is at fault
+EXIT_INTERRUPTED = 130  # like a shell: 128 + SIGINT
+
+
+@contextlib.contextmanager
+def native_stderr_silenced() -> Iterator[None]:
+    """Point file descriptor 2 at /dev/null for a moment: for C libraries that print there directly."""
+    sys.stderr.flush()
+    saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
+class _SilentLoader(importlib.abc.Loader):
+    """Runs a module's import with native stderr silenced; otherwise the module's own loader."""
+
+    def __init__(self, loader: importlib.abc.Loader):
+        self.loader = loader
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.loader, name)
+
+    def create_module(self, spec: importlib.machinery.ModuleSpec) -> ModuleType | None:
+        return self.loader.create_module(spec)
+
+    def exec_module(self, module: ModuleType) -> None:
+        with native_stderr_silenced():
+            self.loader.exec_module(module)
+
+
+class _QuietTensorFlowImport(importlib.abc.MetaPathFinder):
+    """Imports TensorFlow with native stderr silenced, once.
+
+    TensorFlow's shared libraries log a few lines while they load, before TF_CPP_MIN_LOG_LEVEL is
+    read ("All log messages before absl::InitializeLog()...", oneDNN, CUDA): no variable hides them.
+    """
+
+    def find_spec(self, name: str, path: object = None, target: object = None) -> importlib.machinery.ModuleSpec | None:
+        if name != "tensorflow":
+            return None
+        sys.meta_path.remove(self)
+        spec = importlib.machinery.PathFinder.find_spec(name, path)
+        if spec is not None and spec.loader is not None:
+            spec.loader = _SilentLoader(spec.loader)
+        return spec
+
 
 def quiet_tensorflow() -> None:
-    """Hide TensorFlow's C++ start-up chatter; must run before TensorFlow is imported."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    """Hide TensorFlow's and OpenCV's native chatter; must run before either is imported.
+
+    Each variable is only a default: set it to see the libraries' own logs again.
+    """
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # also "failed call to cuInit" on machines without GPU
+    os.environ.setdefault("OPENCV_LOG_LEVEL", "SILENT")  # "can't open camera by index" and the like
+    os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")  # FFmpeg's "moov atom not found", corrupt frames
+    if "tensorflow" not in sys.modules and not any(isinstance(f, _QuietTensorFlowImport) for f in sys.meta_path):
+        sys.meta_path.insert(0, _QuietTensorFlowImport())
 
 
 def positive_int(text: str) -> int:
@@ -51,12 +113,37 @@ def _raise_interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
+def one_line(text: str) -> str:
+    """A message folded onto one line (library messages sometimes span several)."""
+    return " ".join(part.strip() for part in text.splitlines() if part.strip())
+
+
+def os_error_text(exc: OSError) -> str:
+    """An OSError's reason, short: "No space left on device" rather than a library's paragraph."""
+    return os.strerror(exc.errno) if exc.errno else one_line(str(exc))
+
+
 def run(main: Callable[[], None], interrupted_note: str = "") -> None:
-    """Run a command's main: MoodlensError -> one line and exit 2; Ctrl-C or SIGTERM -> exit 130."""
+    """Run a command's main: a user error -> `error: <one line>` and exit 2; Ctrl-C or SIGTERM -> exit 130.
+
+    OSError and MemoryError count as the user's too: a full disk, a file that vanished, a huge input.
+    """
     signal.signal(signal.SIGTERM, _raise_interrupt)
     try:
         main()
     except MoodlensError as exc:
-        sys.exit(f"error: {exc}")
+        fail(str(exc))
+    except OSError as exc:
+        where = f"{exc.filename}: " if exc.filename else ""
+        fail(f"{where}{os_error_text(exc)}")
+    except MemoryError:
+        fail("out of memory (is an input image or video frame huge?)")
     except KeyboardInterrupt:
-        sys.exit(f"interrupted{': ' + interrupted_note if interrupted_note else ''}")
+        print(f"interrupted{': ' + interrupted_note if interrupted_note else ''}", file=sys.stderr)
+        sys.exit(EXIT_INTERRUPTED)
+
+
+def fail(message: str) -> None:
+    """Say `error: <message>` on one line of stderr and exit 2."""
+    print(f"error: {one_line(message)}", file=sys.stderr)
+    sys.exit(EXIT_ERROR)

@@ -5,13 +5,16 @@ start of detect.py skips TensorFlow entirely. The cache key is the SHA-256 of th
 retrained model_file.h5 can never be served by a stale conversion.
 """
 
+import contextlib
 import hashlib
+import io
 import os
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
+from moodlens.cli import native_stderr_silenced
 from moodlens.errors import MoodlensError
 from moodlens.preprocess import INPUT_SHAPE
 
@@ -41,7 +44,8 @@ def convert(model_path: Path) -> tuple[bytes, tuple[str, ...]]:
 
     model, labels = load_model(model_path)
     converter = tf.lite.TFLiteConverter.from_keras_model(model)
-    return converter.convert(), labels
+    with contextlib.redirect_stdout(io.StringIO()):  # the converter lists every captured tensor
+        return converter.convert(), labels
 
 
 def cached_tflite(model_path: Path) -> bytes:
@@ -74,7 +78,8 @@ class TFLiteRunner:
     def __call__(self, faces: np.ndarray) -> np.ndarray:
         if len(faces) != self.batch:
             self.interpreter.resize_tensor_input(self.input, list(faces.shape))
-            self.interpreter.allocate_tensors()
+            with native_stderr_silenced():  # LiteRT announces its XNNPACK delegate on stderr
+                self.interpreter.allocate_tensors()
             self.batch = len(faces)
         self.interpreter.set_tensor(self.input, np.ascontiguousarray(faces, np.float32))
         self.interpreter.invoke()

@@ -5,16 +5,23 @@ Every image is decoded once, through `to_model_input`, into one float32 array he
 """
 
 import csv
+import io
+import struct
+import warnings
 from pathlib import Path
 
 import cv2
 import numpy as np
+from PIL import Image  # Pillow comes with matplotlib; used here to read image headers only
 
+from moodlens.cli import native_stderr_silenced
 from moodlens.errors import MoodlensError
 from moodlens.labels import EMOTIONS, FER2013_CSV_ORDER, canonical_order
 from moodlens.preprocess import FACE_SIZE, to_model_input
 
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".pgm", ".ppm", ".tif", ".tiff", ".webp"})
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+MAX_PIXELS = 150_000_000  # any camera's photo; not a damaged 10 kB JPEG that claims 30000x30000
 
 
 class Split:
@@ -31,23 +38,64 @@ class Split:
         return {name: int(np.sum(self.y == i)) for i, name in enumerate(self.labels)}
 
 
-def read_image(path: Path) -> np.ndarray:
-    """Decode an image file to 8-bit gray; MoodlensError names the file when it cannot."""
+def read_image(path: Path, flags: int = cv2.IMREAD_COLOR) -> np.ndarray:
+    """Decode an image file to 8-bit BGR (or as `flags` say); MoodlensError names the file when it cannot.
+
+    Training reads colour too, and turns it gray with `to_gray` as detection does: the decoders'
+    own gray conversion differs from it by up to a few levels.
+
+    Any colour, alpha, 16-bit or palette image decodes; libpng's own complaints about a broken file are
+    silenced, the one-line error says it.
+    """
     try:
         raw = np.fromfile(path, dtype=np.uint8)
     except OSError as exc:
         raise MoodlensError(f"cannot read image {path}: {exc.strerror}") from None
-    image = cv2.imdecode(raw, cv2.IMREAD_GRAYSCALE) if raw.size else None
-    if image is None:
+    if raw.size and claims_too_many_pixels(raw):
+        raise MoodlensError(f"cannot decode image {path}: larger than {MAX_PIXELS // 10**6} megapixels "
+                            "(damaged, or too big for a photo)")
+    image = None
+    if raw.size:
+        with native_stderr_silenced():
+            try:
+                image = cv2.imdecode(raw, flags)
+            except cv2.error:  # e.g. a header claiming more pixels than OpenCV accepts
+                image = None
+    if image is None or image.size == 0:
         raise MoodlensError(f"cannot decode image {path}: empty, truncated or not an image")
     return image
+
+
+def claims_too_many_pixels(raw: np.ndarray) -> bool:
+    """Whether an encoded image's header claims more than MAX_PIXELS; only the header is read.
+
+    OpenCV would decode such a claim (up to a gigapixel) into gigabytes, taking a minute, and
+    return a mostly empty picture.
+    """
+    if raw[:8].tobytes() == PNG_SIGNATURE and raw.size >= 24:  # direct: a bad checksum stops Pillow, not OpenCV
+        width, height = struct.unpack(">II", raw[16:24].tobytes())
+        return width * height > MAX_PIXELS
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # Pillow's own large-image warning
+            with Image.open(io.BytesIO(raw.tobytes())) as image:
+                return image.width * image.height > MAX_PIXELS
+    except Image.DecompressionBombError:  # Pillow's own limit, above ours
+        return True
+    except Exception:  # a format or a kind of damage Pillow does not read: OpenCV decides
+        return False
+
+
+def visible(path: Path) -> bool:
+    """False for hidden entries (.DS_Store, macOS ._* twins, .ipynb_checkpoints): never data."""
+    return not path.name.startswith(".")
 
 
 def class_folders(split_dir: Path) -> dict[str, Path]:
     """Map each emotion folder of a split to its path; refuse folders named for no emotion."""
     if not split_dir.is_dir():
         raise MoodlensError(f"data folder {split_dir} not found (expected {split_dir}/<emotion>/)")
-    folders = {p.name.lower(): p for p in split_dir.iterdir() if p.is_dir()}
+    folders = {p.name.lower(): p for p in split_dir.iterdir() if p.is_dir() and visible(p)}
     unknown = sorted(set(folders) - set(EMOTIONS))
     if unknown:
         raise MoodlensError(
@@ -60,8 +108,8 @@ def class_folders(split_dir: Path) -> dict[str, Path]:
 
 
 def image_files(folder: Path) -> list[Path]:
-    """The image files of a folder, by suffix, in a stable order; other files are ignored."""
-    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+    """The image files of a folder, by suffix, in a stable order; other files and hidden ones are ignored."""
+    return sorted(p for p in folder.iterdir() if p.is_file() and visible(p) and p.suffix.lower() in IMAGE_SUFFIXES)
 
 
 def load_folder_split(split_dir: Path, labels: tuple[str, ...] | None = None) -> Split:
@@ -87,41 +135,49 @@ def load_folder_split(split_dir: Path, labels: tuple[str, ...] | None = None) ->
 
 def parse_pixels(text: str, row: int, path: Path) -> np.ndarray:
     """Parse one CSV `pixels` cell (2304 space-separated 0-255 values) to a 48x48 uint8 face."""
+    out_of_range = f"{path}: row {row}: pixel values must be 0-255"
     try:
         values = np.array(text.split(), dtype=np.int64)
     except ValueError:
         raise MoodlensError(f"{path}: row {row}: pixels are not whole numbers") from None
-    if values.size != FACE_SIZE * FACE_SIZE or values.min() < 0 or values.max() > 255:
-        raise MoodlensError(
-            f"{path}: row {row}: expected {FACE_SIZE * FACE_SIZE} pixel values in 0-255, "
-            f"received {values.size}"
-        )
+    except OverflowError:  # beyond 64 bits
+        raise MoodlensError(out_of_range) from None
+    expected = FACE_SIZE * FACE_SIZE
+    if values.size != expected:
+        raise MoodlensError(f"{path}: row {row}: expected {expected} pixel values, received {values.size}")
+    if values.min() < 0 or values.max() > 255:
+        raise MoodlensError(f"{out_of_range}, received {values.min()}-{values.max()}")
     return values.astype(np.uint8).reshape(FACE_SIZE, FACE_SIZE)
 
 
 def load_fer2013_csv(path: Path) -> tuple[Split, Split]:
     """Load FER2013's `emotion,pixels,Usage` CSV: Training rows train, PublicTest rows validate."""
     rows: dict[str, tuple[list, list]] = {"Training": ([], []), "PublicTest": ([], [])}
+    columns = ("emotion", "pixels", "Usage")
+    known = {str(i): EMOTIONS.index(name) for i, name in enumerate(FER2013_CSV_ORDER)}
     try:
         with open(path, newline="") as f:
-            reader = csv.DictReader(f)
-            missing = {"emotion", "pixels", "Usage"} - set(reader.fieldnames or [])
+            reader = csv.DictReader(f, restval="")  # a short row reads as empty cells
+            missing = set(columns) - set(reader.fieldnames or [])
             if missing:
                 raise MoodlensError(f"{path}: missing column(s) {', '.join(sorted(missing))}")
             for row_number, row in enumerate(reader, start=2):
-                if row["Usage"] not in rows:
+                empty = [name for name in columns if not row[name].strip()]
+                if empty:
+                    raise MoodlensError(f"{path}: row {row_number}: no {', '.join(empty)}")
+                if row["Usage"].strip() not in rows:
                     continue
                 label = row["emotion"].strip()
-                if label not in {str(i) for i in range(len(FER2013_CSV_ORDER))}:
+                if label not in known:
                     raise MoodlensError(f"{path}: row {row_number}: unknown emotion {label!r} (expected 0-6)")
-                faces, targets = rows[row["Usage"]]
+                faces, targets = rows[row["Usage"].strip()]
                 faces.append(to_model_input(parse_pixels(row["pixels"], row_number, path)))
-                targets.append(EMOTIONS.index(FER2013_CSV_ORDER[int(label)]))
+                targets.append(known[label])
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
         raise MoodlensError(f"cannot read CSV {path}: {exc}") from None
     for usage, (faces, _) in rows.items():
         if not faces:
-            raise MoodlensError(f"{path}: no {usage} rows")
+            raise MoodlensError(f"{path}: no {usage} rows (the Usage column says which rows train and validate)")
     train, val = (Split(np.stack(f), np.asarray(t, np.int32), EMOTIONS) for f, t in rows.values())
     return train, val
 

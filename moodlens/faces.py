@@ -19,7 +19,7 @@ from moodlens.errors import MoodlensError
 CASCADES = Path(cv2.data.haarcascades)
 DEFAULT_CASCADE = CASCADES / "haarcascade_frontalface_default.xml"
 CHECK_CASCADE = CASCADES / "haarcascade_frontalface_alt2.xml"
-SEARCH_WINDOW = 30  # pixels: faces are searched on a frame scaled so the smallest face is this big
+SEARCH_WINDOW = 24  # pixels: frames are searched scaled so the smallest face fills the cascade's 24x24 window
 TRACK_FACE = 48  # pixels: a tracked face's size in the scaled window `refine` searches
 
 Box = tuple[int, int, int, int]  # x, y, width, height in frame pixels
@@ -96,22 +96,28 @@ class FaceFinder:
         """Whether the second cascade also finds a face of about this size here."""
         if self.checker is None:
             return True
-        x, y, w, h = grow(box, 0.25, gray.shape)
-        found = self.checker.detectMultiScale(gray[y : y + h, x : x + w], scaleFactor=1.05, minNeighbors=2,
-                                              minSize=(round(box[2] * 0.6),) * 2, maxSize=(round(box[2] * 1.5),) * 2)
-        return len(found) > 0
+        return bool(search_near(self.checker, gray, box, around=0.25, step=1.05, neighbors=2, sizes=(0.6, 1.5)))
 
     def refine(self, gray: np.ndarray, box: Box) -> Box | None:
-        """The face near a known box, searched in a small scaled window; None when it is gone."""
-        x, y, w, h = grow(box, 0.5, gray.shape)
-        if w < 2 or h < 2:
-            return None
-        scale = min(1.0, TRACK_FACE / box[2])
-        window = cv2.resize(gray[y : y + h, x : x + w], None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
-        size = box[2] * scale
-        found = self.cascade.detectMultiScale(window, scaleFactor=1.1, minNeighbors=3,
-                                              minSize=(round(size * 0.7),) * 2, maxSize=(round(size * 1.4),) * 2)
-        if len(found) == 0:
-            return None
-        fx, fy, fw, fh = max(found, key=lambda b: b[2])
-        return round(x + fx / scale), round(y + fy / scale), round(fw / scale), round(fh / scale)
+        """The face near a known box; None when it is gone."""
+        found = search_near(self.cascade, gray, box, around=0.4, step=1.15, neighbors=3, sizes=(0.75, 1.33))
+        return max(found, key=lambda b: b[2]) if found else None
+
+
+def search_near(cascade: cv2.CascadeClassifier, gray: np.ndarray, box: Box, around: float, step: float,
+                neighbors: int, sizes: tuple[float, float]) -> list[Box]:
+    """Faces of about `box`'s size (`sizes` as factors) in the window `around` it, in frame pixels.
+
+    The window is scaled so the face is TRACK_FACE pixels wide: the search costs the same for a
+    near face as for a far one.
+    """
+    x, y, w, h = grow(box, around, gray.shape)
+    if w < 2 or h < 2:
+        return []
+    scale = min(1.0, TRACK_FACE / box[2])
+    window = cv2.resize(gray[y : y + h, x : x + w], None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    low, high = (max(round(box[2] * scale * f), 1) for f in sizes)
+    found = cascade.detectMultiScale(window, scaleFactor=step, minNeighbors=neighbors,
+                                     minSize=(low, low), maxSize=(high, high))
+    return [(round(x + fx / scale), round(y + fy / scale), round(fw / scale), round(fh / scale))
+            for fx, fy, fw, fh in found]

@@ -1,5 +1,6 @@
 """The detection loop: frames in, faces classified, boxes drawn, shown and written out."""
 
+import contextlib
 import os
 import sys
 import time
@@ -7,7 +8,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import cv2
+import numpy as np
 
+from moodlens.cli import os_error_text
 from moodlens.detector import EmotionDetector
 from moodlens.errors import MoodlensError
 from moodlens.outputs import ImageOutput, RecordLog, VideoOutput
@@ -16,6 +19,7 @@ from moodlens.sources import Source
 
 WINDOW = "moodlens (q or Esc quits)"
 QUIT_KEYS = (ord("q"), ord("Q"), 27)
+MAX_WINDOW = (1280, 720)  # width, height
 
 
 @dataclass
@@ -60,6 +64,14 @@ class FrameRate:
         return self.value
 
 
+def show(frame: np.ndarray, first: bool) -> None:
+    """Show a frame; size the window to the first one, shrunk to fit a common screen."""
+    if first:
+        scale = min(1.0, MAX_WINDOW[0] / frame.shape[1], MAX_WINDOW[1] / frame.shape[0])
+        cv2.resizeWindow(WINDOW, round(frame.shape[1] * scale), round(frame.shape[0] * scale))
+    cv2.imshow(WINDOW, frame)
+
+
 def open_output(path: Path | None, source: Source):
     if path is None:
         return None
@@ -96,19 +108,20 @@ def run(detector: EmotionDetector, source: Source, window: bool, output: Path | 
             elif writer:
                 writer.write(frame.image)
             if window:
-                cv2.imshow(WINDOW, frame.image)
+                show(frame.image, first=summary.frames == 1)
                 if cv2.waitKey(0 if source.stills else 1) & 0xFF in QUIT_KEYS:
                     break
                 if cv2.getWindowProperty(WINDOW, cv2.WND_PROP_VISIBLE) < 1:
                     break  # the user closed the window
     except OSError as exc:
         keep = False
-        raise MoodlensError(f"cannot write output: {exc.strerror or exc}") from None
+        raise MoodlensError(f"cannot write {exc.filename or 'output'}: {os_error_text(exc)}") from None
     finally:
         summary.seconds = time.perf_counter() - start
-        for done in (records, writer):
-            if done:
-                done.close(keep=keep)
+        with contextlib.ExitStack() as closing:  # every output is closed even if one close fails
+            for done in (records, writer):
+                if done:
+                    closing.callback(done.close, keep=keep)
         if window:
             cv2.destroyAllWindows()
     return summary

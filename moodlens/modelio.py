@@ -5,6 +5,7 @@ seven emotions still names its outputs right. Loading always uses Keras' safe mo
 """
 
 import json
+import logging
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -19,12 +20,24 @@ if TYPE_CHECKING:
     import keras
 
 LABELS_ATTR = "moodlens_labels"
+UNSAFE = "it holds Python code (a Lambda layer), which safe mode refuses to run"
+
+
+class LegacyFormatNote(logging.Filter):
+    """Drops Keras' note, on every .h5 save, that HDF5 is a legacy format: it is this project's format."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "HDF5 file" not in record.getMessage()
+
+
+LEGACY_FORMAT_NOTE = LegacyFormatNote()
 
 
 def save_model(model: "keras.Model", labels: tuple[str, ...], path: Path) -> None:
     """Write `model` and its `labels` to `path` (.h5) via a temporary file, then rename."""
     path = Path(path)
     tmp = path.with_name(f".{path.stem}.tmp{os.getpid()}.h5")
+    logging.getLogger("absl").addFilter(LEGACY_FORMAT_NOTE)  # Keras says it through absl's logger
     try:
         model.save(tmp, include_optimizer=False)
         with h5py.File(tmp, "a") as f:
@@ -34,6 +47,16 @@ def save_model(model: "keras.Model", labels: tuple[str, ...], path: Path) -> Non
         tmp.unlink(missing_ok=True)
 
 
+def h5_reason(exc: Exception) -> str:
+    """h5py's paragraph about a broken file, in a few words."""
+    text = str(exc)
+    if "truncated file" in text:
+        return "truncated"
+    if "signature not found" in text:
+        return "empty, or not an HDF5 file"
+    return text.splitlines()[0][:200] if text else type(exc).__name__
+
+
 def read_labels(path: Path) -> tuple[str, ...]:
     """The label order stored in a model file (the seven emotions for a file without one)."""
     try:
@@ -41,7 +64,7 @@ def read_labels(path: Path) -> tuple[str, ...]:
             raw = f.attrs.get(LABELS_ATTR)
         labels = tuple(json.loads(raw)) if raw is not None else EMOTIONS
     except (OSError, ValueError) as exc:
-        raise MoodlensError(f"cannot load model {path}: not a readable .h5 model file ({exc})") from None
+        raise MoodlensError(f"cannot load model {path}: not a readable .h5 model file ({h5_reason(exc)})") from None
     if not labels or not set(labels) <= set(EMOTIONS):
         raise MoodlensError(f"model {path}: stored labels {labels} are not emotions")
     return labels
@@ -54,11 +77,11 @@ def load_model(path: Path) -> tuple["keras.Model", tuple[str, ...]]:
     path = Path(path)
     if not path.is_file():
         raise MoodlensError(f"model file {path} not found (train one with: python train.py)")
+    labels = read_labels(path)
     try:
-        labels = read_labels(path)
         model = keras.models.load_model(path, compile=False, safe_mode=True)
     except Exception as exc:  # h5py and Keras raise many types for a broken or foreign file
-        reason = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+        reason = UNSAFE if "safe_mode" in str(exc) else h5_reason(exc)
         raise MoodlensError(f"cannot load model {path}: {reason}") from None
     if tuple(model.input_shape[1:]) != INPUT_SHAPE:
         raise MoodlensError(

@@ -24,13 +24,34 @@ def temporary_name(path: Path) -> Path:
     return path.with_name(f".{path.stem}.part{os.getpid()}{path.suffix}")
 
 
-def check_writable(path: Path, what: str) -> None:
-    """Refuse up front an output whose folder does not exist or cannot be written."""
+def check_writable(path: Path, what: str, is_folder: bool = False) -> None:
+    """Refuse up front an output whose folder does not exist or cannot be written.
+
+    A file output must not be a folder or a device: it is written beside and renamed over,
+    which would replace /dev/full or /dev/stdout with a plain file.
+    """
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
         raise MoodlensError(f"cannot write {what} {path}: folder {folder} does not exist")
     if not os.access(folder, os.W_OK):
         raise MoodlensError(f"cannot write {what} {path}: folder {folder} is not writable")
+    if not is_folder and path.exists() and not path.is_file():
+        raise MoodlensError(f"cannot write {what} {path}: it exists and is not a regular file")
+
+
+def named(exc: OSError, path: Path) -> OSError:
+    """The same error, naming the file the user asked for rather than its temporary twin."""
+    return OSError(exc.errno, exc.strerror or str(exc), str(path))
+
+
+def video_complete(path: Path, frames: int) -> bool:
+    """Whether a video just written opens and holds all its frames: OpenCV's writer reports no errors
+    (a full disk leaves a truncated file without a frame index)."""
+    capture = cv2.VideoCapture(str(path))
+    try:
+        return capture.isOpened() and int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) >= frames
+    finally:
+        capture.release()
 
 
 class RecordLog:
@@ -43,30 +64,43 @@ class RecordLog:
             raise MoodlensError(f"--log {path}: expected a .jsonl or .csv file name")
         check_writable(self.path, "log")
         self.tmp = temporary_name(self.path)
-        self.file: IO[str] = open(self.tmp, "w", newline="")
+        try:
+            self.file: IO[str] = open(self.tmp, "w", newline="")
+        except OSError as exc:
+            raise MoodlensError(f"cannot write log {self.path}: {exc.strerror}") from None
+        self.frames = 0
         self.csv = None
         if self.format == ".csv":
             self.csv = csv.writer(self.file)
-            self.csv.writerow(["source", "frame", "time", "x", "y", "w", "h", "emotion", "confidence", *labels])
+            header = ["source", "frame", "time", "track", "x", "y", "w", "h", "emotion", "confidence"]
+            self.csv.writerow([*header, *labels])
 
     def write(self, source: str, frame: int, timestamp: float, detections: list[Detection]) -> None:
-        """Append the records of one frame's faces."""
-        for d in detections:
-            if self.csv:
-                self.csv.writerow([source, frame, f"{timestamp:.3f}", *d.box, d.emotion,
-                                   f"{d.confidence:.4f}", *(f"{d.scores[k]:.4f}" for k in self.labels)])
-            else:
-                record = {"source": source, "frame": frame, "time": round(timestamp, 3), "box": list(d.box),
-                          "emotion": d.emotion, "confidence": round(d.confidence, 4),
-                          "scores": {k: round(v, 4) for k, v in d.scores.items()}}
-                self.file.write(json.dumps(record) + "\n")
+        """Append the records of one frame's faces; OSError (a full disk) names the log."""
+        try:
+            for d in detections:
+                if self.csv:
+                    self.csv.writerow([source, frame, f"{timestamp:.3f}", d.track or "", *d.box, d.emotion,
+                                       f"{d.confidence:.4f}", *(f"{d.scores[k]:.4f}" for k in self.labels)])
+                else:
+                    record = {"source": source, "frame": frame, "time": round(timestamp, 3), "track": d.track,
+                              "box": list(d.box), "emotion": d.emotion, "confidence": round(d.confidence, 4),
+                              "scores": {k: round(v, 4) for k, v in d.scores.items()}}
+                    self.file.write(json.dumps(record) + "\n")
+        except OSError as exc:
+            raise named(exc, self.path) from None
+        self.frames += 1
 
     def close(self, keep: bool = True) -> None:
-        """Finish the file (rename into place) or, with keep=False, remove what was written."""
-        self.file.close()
-        if keep:
-            os.replace(self.tmp, self.path)
-        else:
+        """Finish the file (rename into place) or, with keep=False or no frame seen, remove what was written."""
+        try:
+            self.file.close()  # the last buffered records reach the disk here
+            if keep and self.frames:
+                os.replace(self.tmp, self.path)
+        except OSError as exc:
+            if keep:  # when discarding the log, a failed flush is no news
+                raise MoodlensError(f"cannot write log {self.path}: {exc.strerror or exc}") from None
+        finally:
             self.tmp.unlink(missing_ok=True)
 
 
@@ -93,11 +127,15 @@ class VideoOutput:
         self.frames += 1
 
     def close(self, keep: bool = True) -> None:
+        """Finish the video (rename into place) or, with keep=False or when it came out incomplete, remove it."""
         if self.writer is not None:
             self.writer.release()
-        if keep and self.frames:
-            os.replace(self.tmp, self.path)
-        else:
+        try:
+            if keep and self.frames:
+                if not video_complete(self.tmp, self.frames):
+                    raise MoodlensError(f"cannot write video {self.path}: it came out incomplete (disk full?)")
+                os.replace(self.tmp, self.path)
+        finally:
             self.tmp.unlink(missing_ok=True)
 
 
@@ -109,7 +147,7 @@ class ImageOutput:
         if folder:
             if self.path.exists() and not self.path.is_dir():
                 raise MoodlensError(f"--output {path}: expected a folder for a folder source")
-            check_writable(self.path, "folder")
+            check_writable(self.path, "folder", is_folder=True)
             self.path.mkdir(exist_ok=True)
         else:
             if self.path.suffix.lower() not in (".jpg", ".jpeg", ".png", ".bmp", ".webp"):
@@ -126,6 +164,8 @@ class ImageOutput:
         try:
             tmp.write_bytes(encoded.tobytes())
             os.replace(tmp, target)
+        except OSError as exc:
+            raise named(exc, target) from None
         finally:
             tmp.unlink(missing_ok=True)
         self.frames += 1

@@ -12,7 +12,12 @@ INPUT_SHAPE = (FACE_SIZE, FACE_SIZE, 1)
 
 
 def to_gray(image: np.ndarray) -> np.ndarray:
-    """Return an 8-bit single-channel copy of a gray, BGR or BGRA image of any bit depth."""
+    """Return an 8-bit single-channel copy of a gray, BGR or BGRA image of any bit depth.
+
+    Raises ValueError for anything else: another dtype or shape, or an image without pixels.
+    """
+    if image.size == 0:
+        raise ValueError(f"expected a non-empty image, received shape {image.shape}")
     if image.dtype == np.uint16:
         image = (image >> 8).astype(np.uint8)
     elif image.dtype != np.uint8:
@@ -36,8 +41,6 @@ def to_model_input(image: np.ndarray) -> np.ndarray:
         (48, 48, 1)
     """
     gray = to_gray(image)
-    if gray.shape[0] < 1 or gray.shape[1] < 1:
-        raise ValueError(f"expected a non-empty image, received shape {image.shape}")
     if gray.shape != (FACE_SIZE, FACE_SIZE):
         shrinking = gray.shape[0] > FACE_SIZE or gray.shape[1] > FACE_SIZE
         interpolation = cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR

@@ -9,7 +9,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from moodlens.data import IMAGE_SUFFIXES, image_files
+from moodlens.data import IMAGE_SUFFIXES, image_files, read_image
 from moodlens.errors import MoodlensError
 
 
@@ -23,16 +23,12 @@ class Frame:
     name: str
 
 
-def read_color_image(path: Path) -> np.ndarray:
-    """Decode an image file to BGR; MoodlensError names the file when it cannot."""
-    try:
-        raw = np.fromfile(path, dtype=np.uint8)
-    except OSError as exc:
-        raise MoodlensError(f"cannot read image {path}: {exc.strerror}") from None
-    image = cv2.imdecode(raw, cv2.IMREAD_COLOR) if raw.size else None
-    if image is None:
-        raise MoodlensError(f"cannot decode image {path}: empty, truncated or not an image")
-    return image
+OPEN_FAILURES = {
+    "camera": "no such camera, or another program is using it",
+    "stream": "unreachable, or not a video stream",
+    "video": "not a video file OpenCV can decode, or damaged",
+}
+MAX_BAD_FRAMES_IN_A_ROW = 25  # corrupt frames a video file may have in a row before it counts as ended
 
 
 class Source:
@@ -55,12 +51,13 @@ class Source:
             self.kind = "video"
         self.capture = None if self.stills else self._open_capture()
         self.fps = (self.capture.get(cv2.CAP_PROP_FPS) if self.capture else 0.0) or 0.0
+        self.skipped = 0  # images of a folder or frames of a video that could not be decoded
 
     def _open_capture(self) -> cv2.VideoCapture:
         capture = cv2.VideoCapture(int(self.spec) if self.kind == "camera" else self.spec)
         if not capture.isOpened():
             capture.release()
-            raise MoodlensError(f"cannot open {self.kind} {self.spec}")
+            raise MoodlensError(f"cannot open {self.kind} {self.spec}: {OPEN_FAILURES[self.kind]}")
         return capture
 
     def close(self) -> None:
@@ -79,7 +76,7 @@ class Source:
     def frames(self) -> Iterator[Frame]:
         """The frames in order; a live source that stops delivering raises MoodlensError."""
         if self.kind == "image":
-            yield Frame(read_color_image(Path(self.spec)), 0, 0.0, Path(self.spec).name)
+            yield Frame(read_image(Path(self.spec)), 0, 0.0, Path(self.spec).name)
         elif self.kind == "folder":
             yield from self._folder_frames()
         else:
@@ -91,23 +88,44 @@ class Source:
             raise MoodlensError(f"folder {self.spec} holds no images")
         for index, path in enumerate(files):
             try:
-                image = read_color_image(path)
+                image = read_image(path)
             except MoodlensError as exc:  # one bad photo should not stop a batch: say so, go on
+                self.skipped += 1
                 print(f"skipped: {exc}", file=sys.stderr)
                 continue
             yield Frame(image, index, 0.0, path.name)
+        if self.skipped == len(files):
+            raise MoodlensError(f"folder {self.spec}: none of its {len(files)} images could be decoded")
 
     def _capture_frames(self) -> Iterator[Frame]:
+        """Frames until the source ends; a video file's corrupt frames are skipped and counted in `skipped`."""
         name = f"{self.kind}:{self.spec}" if self.live else Path(self.spec).name
-        start, index = time.monotonic(), 0
+        expected = 0 if self.live else int(self.capture.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
+        start, delivered, failed_in_a_row = time.monotonic(), 0, 0
         while True:
             ok, image = self.capture.read()
             if not ok or image is None:
-                break
+                failed_in_a_row += 1
+                position = delivered + self.skipped + failed_in_a_row
+                if failed_in_a_row > MAX_BAD_FRAMES_IN_A_ROW or position >= expected:
+                    break  # the end (or a live source that stopped): no more frames will come
+                continue  # a corrupt frame inside a video file: try the next one
+            self.skipped += failed_in_a_row
+            index, failed_in_a_row = delivered + self.skipped, 0
             stamp = time.monotonic() - start if self.live or not self.fps else index / self.fps
             yield Frame(image, index, stamp, name)
-            index += 1
-        if index == 0:
+            delivered += 1
+        if delivered == 0:
             raise MoodlensError(f"{self.kind} {self.spec} delivered no frames (unreadable or empty)")
         if self.live:
-            raise MoodlensError(f"{self.kind} {self.spec} stopped delivering frames after {index}")
+            raise MoodlensError(f"{self.kind} {self.spec} stopped delivering frames after {delivered}")
+        self._warn_if_short(delivered, expected)
+
+    def _warn_if_short(self, delivered: int, expected: int) -> None:
+        """One line on stderr when a video file had corrupt frames or ended before its header's count."""
+        problems = [f"skipped {self.skipped} unreadable frame(s)"] if self.skipped else []
+        seen = delivered + self.skipped
+        if seen < expected - max(1, expected // 100):  # frame counts from some containers are estimates
+            problems.append(f"ended after {seen} of {expected} frames (truncated?)")
+        if problems:
+            print(f"warning: video {self.spec}: {'; '.join(problems)}", file=sys.stderr)

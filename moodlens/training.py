@@ -7,6 +7,7 @@ Files written next to the output model (for `model_file.h5`):
     model_file.ckpt/         the last epoch's full state for --resume (removed once training ends)
 """
 
+import csv
 import json
 import os
 import shutil
@@ -17,6 +18,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from moodlens.cli import os_error_text
 from moodlens.data import Split, load_training_data
 from moodlens.errors import MoodlensError
 from moodlens.model import build_model
@@ -89,35 +91,74 @@ class Checkpointer(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         accuracy = float((logs or {}).get("val_accuracy", 0.0))
-        if accuracy > self.best:
-            self.best = accuracy
-            save_model(self.model, self.labels, self.config.output)
-            print(f"\nepoch {epoch + 1}: val_accuracy {accuracy:.4f}, saved {self.config.output}")
-        self.save_state(epoch + 1)
-        plot_history(self.paths["history"], self.paths["curves"])
+        target = self.config.output
+        try:
+            if accuracy > self.best:
+                save_model(self.model, self.labels, target)
+                self.best = accuracy
+                print(f"\nepoch {epoch + 1}: val_accuracy {accuracy:.4f}, saved {target}")
+            target = self.paths["checkpoint"]
+            self.save_state(epoch + 1)
+            target = self.paths["curves"]
+            plot_history(self.paths["history"], target)
+        except OSError as exc:  # a full disk: say which file, and what is still safe
+            kept = f"; {self.config.output} holds the best epoch so far" if self.best >= 0 else ""
+            raise MoodlensError(f"cannot write {target}: {os_error_text(exc)}{kept}") from None
 
     def save_state(self, epochs_done: int) -> None:
-        """The model with its optimizer and the epoch count, replaced as a whole."""
-        final, tmp = self.paths["checkpoint"], Path(f"{self.paths['checkpoint']}.tmp")
+        """The model with its optimizer and the epoch count, replaced as a whole.
+
+        Written to `.ckpt.tmp`, then swapped in; the previous state stays in `.ckpt.old` until the new
+        one is in place, so an interruption at any moment leaves one complete checkpoint.
+        """
+        final, tmp, old = checkpoint_folders(self.config.output)
         shutil.rmtree(tmp, ignore_errors=True)
-        tmp.mkdir(parents=True)
-        self.model.save(tmp / "last.keras")
-        (tmp / "state.json").write_text(json.dumps({"epoch": epochs_done, "best": self.best}))
-        old = Path(f"{final}.old")
-        if final.exists():
-            os.replace(final, old)
-        os.replace(tmp, final)
+        try:
+            tmp.mkdir(parents=True)
+            self.model.save(tmp / "last.keras")
+            (tmp / "state.json").write_text(json.dumps({"epoch": epochs_done, "best": self.best}))
+            if final.exists():
+                shutil.rmtree(old, ignore_errors=True)
+                os.replace(final, old)
+            os.replace(tmp, final)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
         shutil.rmtree(old, ignore_errors=True)
+
+
+def checkpoint_folders(output: Path) -> tuple[Path, Path, Path]:
+    """The checkpoint folder, its temporary twin while written, and the previous one while replaced."""
+    final = artifact_paths(output)["checkpoint"]
+    return final, Path(f"{final}.tmp"), Path(f"{final}.old")
 
 
 def restore(config: TrainConfig) -> tuple[keras.Model, int, float]:
     """Load the checkpoint of an interrupted run: model with optimizer, epochs done, best accuracy."""
-    folder = artifact_paths(config.output)["checkpoint"]
-    if not (folder / "state.json").is_file():
-        raise MoodlensError(f"nothing to resume: no checkpoint at {folder}")
-    state = json.loads((folder / "state.json").read_text())
-    model = keras.models.load_model(folder / "last.keras", safe_mode=True)
-    return model, int(state["epoch"]), float(state["best"])
+    final, _, old = checkpoint_folders(config.output)
+    folder = next((f for f in (final, old) if (f / "state.json").is_file()), None)
+    if folder is None:
+        raise MoodlensError(f"nothing to resume: no checkpoint at {final}")
+    try:
+        state = json.loads((folder / "state.json").read_text())
+        model = keras.models.load_model(folder / "last.keras", safe_mode=True)
+        return model, int(state["epoch"]), float(state["best"])
+    except Exception as exc:  # JSON, zip and Keras errors of a damaged checkpoint
+        raise MoodlensError(f"cannot resume from {folder}: damaged checkpoint ({type(exc).__name__}); "
+                            "train afresh without --resume") from None
+
+
+def trim_history(history: Path, epochs_done: int) -> None:
+    """Drop history rows past the checkpoint: an interrupt can fall between the two writes."""
+    if not history.is_file():
+        return
+    with open(history, newline="") as f:
+        rows = list(csv.reader(f))
+    kept = rows[:1] + [r for r in rows[1:] if r and int(r[0]) < epochs_done]
+    if len(kept) < len(rows):
+        tmp = history.with_name(f".{history.name}.tmp")
+        with open(tmp, "w", newline="") as f:
+            csv.writer(f).writerows(kept)
+        os.replace(tmp, history)
 
 
 def strategy_for(name: str) -> tf.distribute.Strategy:
@@ -140,9 +181,10 @@ def compile_new(config: TrainConfig, num_classes: int, steps_per_epoch: int) -> 
     return model
 
 
-def train(config: TrainConfig) -> float:
-    """Train per `config`; returns the best validation accuracy (that model is in config.output)."""
-    train_split, val_split = load_training_data(config.data)
+def train(config: TrainConfig, splits: tuple[Split, Split] | None = None) -> float:
+    """Train per `config` (on `splits` when already loaded from config.data); returns the best validation
+    accuracy (that model is in config.output)."""
+    train_split, val_split = splits or load_training_data(config.data)
     print(f"train: {len(train_split)} faces {train_split.counts()}")
     print(f"validation: {len(val_split)} faces {val_split.counts()}")
     steps = -(-len(train_split) // config.batch_size)
@@ -150,6 +192,7 @@ def train(config: TrainConfig) -> float:
     with strategy.scope():
         if config.resume:
             model, initial_epoch, best = restore(config)
+            trim_history(artifact_paths(config.output)["history"], initial_epoch)
             print(f"resuming after epoch {initial_epoch} (best val_accuracy {best:.4f})")
         else:
             model, initial_epoch, best = compile_new(config, len(train_split.labels), steps), 0, -1.0
@@ -161,6 +204,7 @@ def train(config: TrainConfig) -> float:
         epochs=config.epochs,
         initial_epoch=initial_epoch,
         class_weight=class_weights(train_split, config.class_weight),
+        shuffle=False,  # the dataset shuffles itself each epoch
         callbacks=[
             keras.callbacks.CSVLogger(paths["history"], append=config.resume),
             checkpointer,

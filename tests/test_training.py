@@ -1,0 +1,117 @@
+"""train.py end to end on tiny real data: model file, side files, label order, --resume, --distribute."""
+
+import csv
+import json
+import signal
+import time
+from pathlib import Path
+
+import cv2
+
+from moodlens.labels import EMOTIONS
+from moodlens.modelio import load_model
+
+
+def history(model: Path) -> list[dict[str, str]]:
+    with open(model.with_suffix(".history.csv"), newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def test_train_script_writes_a_loadable_model_with_the_label_order(tiny_model) -> None:
+    model, labels = load_model(tiny_model.path)
+    assert labels == EMOTIONS
+    assert model.input_shape == (None, 48, 48, 1)
+    assert model.output_shape == (None, 7)
+
+
+def test_training_writes_history_csv_and_curves_png_beside_the_model(tiny_model) -> None:
+    rows = history(tiny_model.path)
+    assert [row["epoch"] for row in rows] == ["0"]
+    assert {"accuracy", "loss", "val_accuracy", "val_loss"} <= set(rows[0])
+    curves = cv2.imread(str(tiny_model.path.with_suffix(".curves.png")))
+    assert curves is not None and curves.shape[0] > 100 and curves.shape[1] > 100
+
+
+def test_successful_training_leaves_no_checkpoint_or_temporary_file(tiny_model) -> None:
+    left = sorted(p.name for p in tiny_model.path.parent.iterdir())
+    assert left == ["m.curves.png", "m.h5", "m.history.csv"]
+
+
+def test_train_script_prints_the_best_validation_accuracy(tiny_model) -> None:
+    best = max(float(row["val_accuracy"]) for row in history(tiny_model.path))
+    assert f"best validation accuracy {best:.4f}, model in {tiny_model.path}" in tiny_model.run.stdout
+
+
+def test_model_trained_on_three_classes_labels_with_those_three(copy_faces, train_tiny, tmp_path: Path) -> None:
+    data = copy_faces(tmp_path / "data", classes=("angry", "happy", "surprise"), train=10, test=3)
+    run = train_tiny(data, tmp_path / "three.h5")
+    assert run.returncode == 0, run.stderr[-3000:]
+    model, labels = load_model(tmp_path / "three.h5")
+    assert labels == ("angry", "happy", "surprise")
+    assert model.output_shape == (None, 3)
+
+
+def wait_for(path: Path, training, timeout: float = 300) -> None:
+    deadline = time.monotonic() + timeout
+    while not path.exists():
+        assert training.running(), f"training ended before {path} appeared:\n{training.finish().stderr[-3000:]}"
+        assert time.monotonic() < deadline, f"{path} did not appear in {timeout} s"
+        time.sleep(0.05)
+
+
+def test_resume_continues_an_interrupted_run_from_its_checkpoint(
+    tiny_data: Path, tmp_path: Path, start_script, run_script
+) -> None:
+    output = tmp_path / "m.h5"
+    args = ["--data", tiny_data, "--arch", "seed", "--batch-size", 16, "--output", output]
+    # Many epochs, so the interrupt surely lands in epoch 2, just after epoch 1's checkpoint.
+    training = start_script("train.py", *args, "--epochs", 50)
+    state = tmp_path / "m.ckpt" / "state.json"
+    wait_for(state, training)
+    training.process.send_signal(signal.SIGINT)
+    interrupted = training.finish(timeout=120)
+    assert interrupted.returncode == 130, interrupted.stderr[-3000:]  # 128 + SIGINT, as a shell reports Ctrl-C
+    assert "interrupted" in interrupted.stderr and "--resume" in interrupted.stderr
+    done = json.loads(state.read_text())["epoch"]
+    assert done >= 1
+    load_model(output)  # the best epoch so far is a whole model file
+
+    resumed = run_script("train.py", *args, "--epochs", done + 1, "--resume")
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert f"resuming after epoch {done}" in resumed.stdout
+    assert [int(row["epoch"]) for row in history(output)] == list(range(done + 1))
+    assert not (tmp_path / "m.ckpt").exists()
+    assert load_model(output)[1] == EMOTIONS
+
+
+MIRRORED = """
+import sys
+from pathlib import Path
+
+import tensorflow as tf
+
+tf.config.set_visible_devices([], "GPU")
+cpu = tf.config.list_physical_devices("CPU")[0]
+tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+
+from moodlens import training
+
+used = []
+def recording_strategy_for(name, real=training.strategy_for):
+    used.append(real(name))
+    return used[-1]
+training.strategy_for = recording_strategy_for
+
+training.train(training.TrainConfig(
+    data=Path(sys.argv[1]), output=Path(sys.argv[2]), arch="seed", epochs=1, batch_size=16,
+    schedule="constant", weight_decay=0.0, label_smoothing=0.0, class_weight="none", distribute="mirrored"))
+print("strategy", type(used[0]).__name__, used[0].num_replicas_in_sync)
+"""
+
+
+def test_mirrored_strategy_trains_over_two_logical_cpu_devices(tiny_data: Path, tmp_path: Path, run_script) -> None:
+    output = tmp_path / "mirrored.h5"
+    run = run_script("-c", MIRRORED, tiny_data, output)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert "strategy MirroredStrategy 2" in run.stdout
+    assert load_model(output)[1] == EMOTIONS
