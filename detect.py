@@ -22,6 +22,8 @@ def smoothing(text: str) -> float:
 
 
 def parse_args():
+    from moodlens.detector import DEFAULT_REDETECT, DEFAULT_SMOOTH
+
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--source", default="0",
                    help="camera index, video file, image, folder of images or stream URL (default: 0)")
@@ -37,10 +39,11 @@ def parse_args():
                    help="smallest face side as a fraction of the frame's shorter side (default 0.06)")
     p.add_argument("--no-check", action="store_true",
                    help="keep every cascade candidate (no second-cascade check against phantom faces)")
-    p.add_argument("--smooth", type=smoothing, default=0.6,
-                   help="label smoothing over video frames, 0 (off) to below 1 (default 0.6)")
-    p.add_argument("--redetect", type=cli.positive_int, default=5,
-                   help="search whole video frames every N frames, follow known faces in between (default 5)")
+    p.add_argument("--smooth", type=smoothing, default=DEFAULT_SMOOTH,
+                   help=f"label smoothing over video frames, 0 (off) to below 1 (default {DEFAULT_SMOOTH})")
+    p.add_argument("--redetect", type=cli.positive_int, default=DEFAULT_REDETECT,
+                   help=f"search whole video frames every N frames, follow known faces in between "
+                        f"(default {DEFAULT_REDETECT})")
     p.add_argument("--threshold", type=cli.fraction, default=0.4,
                    help="below this top probability a face is labelled uncertain (default 0.4, 0 never)")
     p.add_argument("--margin", type=cli.fraction, default=None,

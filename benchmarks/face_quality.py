@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from moodlens.detector import EmotionDetector  # noqa: E402
-from moodlens.faces import CascadeParams, FaceFinder  # noqa: E402
+from moodlens.faces import DEFAULT_CASCADE, CascadeParams, FaceFinder  # noqa: E402
 from moodlens.labels import EMOTIONS  # noqa: E402
 from moodlens.preprocess import crop_face  # noqa: E402
 
@@ -38,7 +38,8 @@ PHOTO_FACES = {  # what a person sees, from ../shared/media/README.md
 }
 VIDEOS = ("fer_woman2.mp4", "huimiang_1543684773.avi")
 CHANGING_VIDEO = "huimiang_1543684773.avi"
-STOCK = CascadeParams(min_face=0.0, check=False, overlap=1.0)
+STOCK_CASCADE = cv2.CascadeClassifier(str(DEFAULT_CASCADE))
+SMOOTHING = (0.0, 0.6, 0.8, 0.9)
 FRAMING_FACES = 100  # per class
 MARGINS = (0.0, 0.09, 0.2, 0.3)
 UPSCALE = 4
@@ -50,13 +51,16 @@ def count_precision_recall(found: dict[str, int]) -> dict:
             "exact_files": sum(n == PHOTO_FACES[k] for k, n in found.items()), "files": len(found), "found": found}
 
 
+def stock_find(gray: np.ndarray) -> list:
+    """The usual tutorial search: the default cascade at full resolution, nothing else."""
+    return list(STOCK_CASCADE.detectMultiScale(gray, scaleFactor=1.1, minNeighbors=5, minSize=(30, 30)))
+
+
 def photo_counts() -> dict:
     gray = {name: cv2.cvtColor(cv2.imread(str(MEDIA / name)), cv2.COLOR_BGR2GRAY) for name in PHOTO_FACES}
-    result = {}
-    for label, params in (("stock", STOCK), ("ours", CascadeParams())):
-        finder = FaceFinder(params=params)
-        result[label] = count_precision_recall({name: len(finder.find(g)) for name, g in gray.items()})
-    return result
+    finder = FaceFinder()
+    return {"stock": count_precision_recall({name: len(stock_find(g)) for name, g in gray.items()}),
+            "ours": count_precision_recall({name: len(finder.find(g)) for name, g in gray.items()})}
 
 
 def read_frames(path: Path) -> list[np.ndarray]:
@@ -68,9 +72,19 @@ def read_frames(path: Path) -> list[np.ndarray]:
         frames.append(frame)
 
 
-def label_runs(detector: EmotionDetector, frames: list[np.ndarray], smooth: float, params: CascadeParams) -> dict:
-    """Per frame: the top label of the largest face (None when no face), through a FaceStream."""
-    detector.faces = FaceFinder(params=params)
+def stock_labels(detector: EmotionDetector, frames: list[np.ndarray]) -> list:
+    """Before: every frame searched by the stock cascade and labelled from its own scores alone."""
+    labels = []
+    for frame in frames:
+        gray = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
+        boxes = sorted(stock_find(gray), key=lambda b: b[2], reverse=True)[:1]
+        probs = detector.score(gray, [tuple(int(v) for v in b) for b in boxes])
+        labels.append(detector.labels[int(probs[0].argmax())] if len(boxes) else None)
+    return labels
+
+
+def stream_labels(detector: EmotionDetector, frames: list[np.ndarray], smooth: float) -> list:
+    """After: our FaceStream (tracking, local re-search); the largest face's label per frame."""
     stream = detector.stream(smooth=smooth)
     labels = []
     for frame in frames:
@@ -96,17 +110,16 @@ def videos(detector: EmotionDetector) -> dict:
     result = {}
     for name in VIDEOS:
         frames = read_frames(MEDIA / name)
-        runs = {"stock, raw": label_runs(detector, frames, 0.0, STOCK),
-                "ours, raw": label_runs(detector, frames, 0.0, CascadeParams()),
-                "ours, smoothed": label_runs(detector, frames, 0.6, CascadeParams())}
+        runs = {"stock cascade, per-frame labels": stock_labels(detector, frames)}
+        runs.update({f"ours, smooth {s}": stream_labels(detector, frames, s) for s in SMOOTHING})
         entry = {label: {"face_frames": sum(x is not None for x in labels) / len(frames), "flicker": flicker(labels),
                          "labels": {e: labels.count(e) for e in set(labels) if e}}
                  for label, labels in runs.items()}
         if name == CHANGING_VIDEO:
-            raw, smoothed = runs["ours, raw"], runs["ours, smoothed"]
+            raw = runs["ours, smooth 0.0"]
             final = max(set(raw[-20:]) - {None}, key=raw[-20:].count)
-            entry["change"] = {"final_label": final, "raw_settles_at": settle_frame(raw, final),
-                               "smoothed_settles_at": settle_frame(smoothed, final)}
+            entry["change"] = {"final_label": final, **{f"settles_at, {label}": settle_frame(labels, final)
+                                                         for label, labels in runs.items()}}
         result[name] = {"frames": len(frames), **entry}
     return result
 

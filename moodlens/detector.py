@@ -21,6 +21,10 @@ from moodlens.tracking import Tracker
 # so 9% of the box on each side restores the framing the model learned from.
 DEFAULT_MARGIN = 0.09
 UNCERTAIN = "uncertain"
+# Measured on the real videos (benchmarks/face_quality.py): 0.8 halves label flicker for one frame
+# of lag when the expression really changes; 0.9 costs 7 frames.
+DEFAULT_SMOOTH = 0.8
+DEFAULT_REDETECT = 5
 
 
 @dataclass
@@ -72,7 +76,7 @@ class EmotionDetector:
         scores = {name: float(p) for name, p in zip(self.labels, probs)}
         return Detection(box, emotion, float(probs[top]), scores, track)
 
-    def stream(self, smooth: float = 0.6, redetect: int = 5) -> "FaceStream":
+    def stream(self, smooth: float = DEFAULT_SMOOTH, redetect: int = DEFAULT_REDETECT) -> "FaceStream":
         """A stateful per-video processor; see FaceStream."""
         return FaceStream(self, smooth, redetect)
 
@@ -81,7 +85,7 @@ class FaceStream:
     """Faces of consecutive video frames: tracked, searched in full only every `redetect` frames
     (or when a face is lost), and labelled from scores smoothed over time (`smooth`, 0 = off)."""
 
-    def __init__(self, detector: EmotionDetector, smooth: float = 0.6, redetect: int = 5):
+    def __init__(self, detector: EmotionDetector, smooth: float = DEFAULT_SMOOTH, redetect: int = DEFAULT_REDETECT):
         self.detector, self.smooth, self.redetect = detector, smooth, max(redetect, 1)
         self.tracker = Tracker()
         self.frames = 0

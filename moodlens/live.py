@@ -11,7 +11,7 @@ import cv2
 import numpy as np
 
 from moodlens.cli import os_error_text
-from moodlens.detector import EmotionDetector
+from moodlens.detector import DEFAULT_REDETECT, DEFAULT_SMOOTH, EmotionDetector
 from moodlens.errors import MoodlensError
 from moodlens.outputs import ImageOutput, RecordLog, VideoOutput
 from moodlens.overlay import draw_detections, draw_fps
@@ -81,7 +81,7 @@ def open_output(path: Path | None, source: Source):
 
 
 def run(detector: EmotionDetector, source: Source, window: bool, output: Path | None = None,
-        log: Path | None = None, smooth: float = 0.6, redetect: int = 5) -> RunSummary:
+        log: Path | None = None, smooth: float = DEFAULT_SMOOTH, redetect: int = DEFAULT_REDETECT) -> RunSummary:
     """Process every frame of `source`; returns what it saw. Outputs are finished or removed.
 
     Photos are each searched in full; video frames go through a FaceStream (tracking, smoothing).
