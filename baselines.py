@@ -11,8 +11,6 @@ a holdout of FER2013's train split, never on its test split.
 """
 
 import argparse
-import json
-import os
 import time
 from pathlib import Path
 
@@ -30,8 +28,8 @@ from threadpoolctl import threadpool_limits
 
 from moodlens import cli
 from moodlens.data import Split, load_training_data
-from moodlens.errors import MoodlensError
 from moodlens.metrics import classification_report
+from moodlens.outputs import write_json
 from moodlens.preprocess import FACE_SIZE
 
 # HOG laid out as Dalal and Triggs do, scaled to a 48x48 face: 8x8-pixel cells, blocks of 2x2 cells
@@ -118,18 +116,6 @@ def format_table(rows: list[dict]) -> str:
     lines += [f"{r['method']:8}{r['features']:{width}}{r['accuracy']:10.4f}{r['macro_f1']:10.4f}"
               f"{r['fit_s']:10.1f}{r['predict_s']:11.1f}" for r in rows]
     return "\n".join(lines)
-
-
-def write_json(result: dict, path: Path) -> None:
-    """The results as JSON, via a temporary file."""
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    try:
-        tmp.write_text(json.dumps(result, indent=2) + "\n")
-        os.replace(tmp, path)
-    except OSError as exc:
-        raise MoodlensError(f"cannot write {path}: {cli.os_error_text(exc)}") from None
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def main() -> None:

@@ -5,8 +5,6 @@
 """
 
 import argparse
-import json
-import os
 from pathlib import Path
 
 from moodlens import cli
@@ -25,16 +23,6 @@ def parse_args():
     return p.parse_args()
 
 
-def write_json(report: dict, path: Path) -> None:
-    """The report as JSON, via a temporary file."""
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    try:
-        tmp.write_text(json.dumps(report, indent=2) + "\n")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
 def main() -> None:
     args = parse_args()
     import numpy as np
@@ -43,7 +31,7 @@ def main() -> None:
     from moodlens.data import load_folder_split
     from moodlens.errors import MoodlensError
     from moodlens.metrics import classification_report, format_report
-    from moodlens.outputs import check_writable
+    from moodlens.outputs import check_writable, write_json
     from moodlens.plots import plot_confusion
 
     outputs = [(args.json, "report", lambda path: write_json(report, path)),

@@ -63,6 +63,7 @@ from moodlens.data import Split, class_folders, image_files, load_folder_split  
 from moodlens.detector import DEFAULT_MARGIN, EmotionDetector  # noqa: E402
 from moodlens.faces import DEFAULT_CASCADE, Box, load_cascade  # noqa: E402
 from moodlens.modelio import load_model  # noqa: E402
+from moodlens.outputs import write_json  # noqa: E402
 from moodlens.preprocess import INPUT_SHAPE, crop_face, to_gray, to_model_input  # noqa: E402
 
 cli.quiet_tensorflow()  # before any TensorFlow import, here and (through the environment) in workers
@@ -148,17 +149,6 @@ def print_table(title: str, headers: list[str], rows: list[list[object]]) -> Non
         print("  ".join(c.rjust(w) if isinstance(v, int | float) else c.ljust(w)
                         for c, v, w in zip(row, raw, widths)))
     sys.stdout.flush()
-
-
-def write_json(path: Path, data: dict) -> None:
-    """Write `data` to `path` through a temporary file and a rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    try:
-        tmp.write_text(json.dumps(data, indent=2) + "\n")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def package_version(name: str) -> str:
@@ -722,7 +712,7 @@ def main() -> None:
     settings = QUICK if args.quick else FULL
     model = args.model.resolve()
     if args.worker:
-        write_json(args.out, WORKERS[args.worker](model, args.threads, settings))
+        write_json(WORKERS[args.worker](model, args.threads, settings), args.out)
         return
     check_inputs(model)
     json_path = args.json or RESULTS / ("speed-quick.json" if args.quick else "speed.json")
@@ -756,7 +746,8 @@ def main() -> None:
     results["targets"] = check_targets(results)
     results["machine"]["load_average_at_end"] = list(os.getloadavg())
     results["wall_s"] = time.perf_counter() - start
-    write_json(json_path, results)
+    json_path.parent.mkdir(parents=True, exist_ok=True)
+    write_json(results, json_path)
     print_table("seconds per section (cpu: this process and its subprocesses)", ["section", "wall", "cpu"],
                 [[name, t["wall"], t["cpu"]] for name, t in results["section_s"].items()])
     print(f"\n{'quick run' if args.quick else 'benchmark'}: {results['wall_s']:.0f} s; figures in {json_path}")

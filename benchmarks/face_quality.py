@@ -15,7 +15,6 @@
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 
@@ -28,6 +27,7 @@ sys.path.insert(0, str(ROOT))
 from moodlens.detector import EmotionDetector  # noqa: E402
 from moodlens.faces import DEFAULT_CASCADE, CascadeParams, FaceFinder  # noqa: E402
 from moodlens.labels import EMOTIONS  # noqa: E402
+from moodlens.outputs import write_json  # noqa: E402
 from moodlens.preprocess import crop_face  # noqa: E402
 
 MEDIA = ROOT.parent / "shared" / "media"
@@ -158,9 +158,7 @@ def main() -> None:
     detector = EmotionDetector(args.model)
     result = {"photos": photo_counts(), "videos": videos(detector), "framing": framing(detector)}
     print(json.dumps(result, indent=2))
-    tmp = args.json.with_name(f".{args.json.name}.tmp")
-    tmp.write_text(json.dumps(result, indent=2) + "\n")
-    os.replace(tmp, args.json)
+    write_json(result, args.json)
 
 
 if __name__ == "__main__":

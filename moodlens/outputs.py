@@ -54,6 +54,19 @@ def video_complete(path: Path, frames: int) -> bool:
         capture.release()
 
 
+def write_json(data: dict, path: Path) -> None:
+    """`data` as indented JSON at `path`, via a temporary file and a rename."""
+    path = Path(path)
+    tmp = temporary_name(path)
+    try:
+        tmp.write_text(json.dumps(data, indent=2) + "\n")
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise named(exc, path) from None
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
 class RecordLog:
     """One record per face per frame, as JSON lines (.jsonl) or CSV (.csv)."""
 

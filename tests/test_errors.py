@@ -60,18 +60,6 @@ BROKEN_FRAME = 10
 # --- fixtures: a tiny data set, models good and bad, a short real clip ------------------------------
 
 
-@pytest.fixture(scope="module", autouse=True)
-def tflite_cache(tmp_path_factory: pytest.TempPathFactory):
-    """Model conversions for detection are cached here, not in the user's home; shared with children."""
-    before = os.environ.get("MOODLENS_CACHE")
-    os.environ["MOODLENS_CACHE"] = str(tmp_path_factory.mktemp("cache"))
-    yield
-    if before is None:
-        os.environ.pop("MOODLENS_CACHE", None)
-    else:
-        os.environ["MOODLENS_CACHE"] = before
-
-
 def make_data(root: Path, classes: tuple[str, ...] = CLASSES, train: int = 4, test: int = 2) -> Path:
     """root/{train,test}/<emotion>/ with real FER2013 faces."""
     for split, count in (("train", train), ("test", test)):
