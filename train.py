@@ -5,6 +5,8 @@
     python train.py --data fer2013.csv             # FER2013's original CSV
     python train.py --arch seed                    # the classic tutorial CNN
     python train.py --resume                       # continue an interrupted run
+    python train.py --init model_file.h5 --lr 5e-4 --output runs/more/model_file.h5
+                                                   # a new schedule from a trained model's weights
 """
 
 import argparse
@@ -32,7 +34,11 @@ def parse_args():
     p.add_argument("--class-weight", choices=("none", "sqrt", "balanced"), default=None,
                    help="lift rare classes in the loss (default: sqrt for bn, none for seed)")
     p.add_argument("--seed", type=int, default=1337, help="random seed for repeatable runs")
-    p.add_argument("--resume", action="store_true", help="continue from the checkpoint of an interrupted run")
+    start = p.add_mutually_exclusive_group()
+    start.add_argument("--resume", action="store_true", help="continue from the checkpoint of an interrupted run")
+    start.add_argument("--init", type=Path, default=None,
+                       help="start from this model's weights with a new schedule (a warm restart); "
+                            "its architecture and labels are kept, --arch is ignored")
     p.add_argument("--distribute", choices=("none", "mirrored"), default="none",
                    help="mirrored: tf.distribute.MirroredStrategy over every GPU")
     args = p.parse_args()
@@ -58,7 +64,7 @@ def config_from(args):
     chosen = {k: defaults[k] if getattr(args, k) is None else getattr(args, k) for k in defaults}
     return TrainConfig(
         data=args.data, output=args.output, arch=args.arch, epochs=args.epochs,
-        batch_size=args.batch_size, learning_rate=args.lr, seed=args.seed, resume=args.resume,
+        batch_size=args.batch_size, learning_rate=args.lr, seed=args.seed, resume=args.resume, init=args.init,
         distribute=args.distribute, **chosen,
     )
 

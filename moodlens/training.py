@@ -22,7 +22,7 @@ from moodlens.cli import os_error_text
 from moodlens.data import Split, load_training_data
 from moodlens.errors import MoodlensError
 from moodlens.model import build_model
-from moodlens.modelio import save_model
+from moodlens.modelio import load_model, save_model
 from moodlens.pipeline import make_dataset
 from moodlens.plots import plot_history
 
@@ -43,6 +43,7 @@ class TrainConfig:
     class_weight: str = "sqrt"  # "none", "sqrt" (inverse square root of frequency), "balanced"
     seed: int = 1337
     resume: bool = False
+    init: Path | None = None  # start from this model's weights (a warm restart) instead of random ones
     distribute: str = "none"  # or "mirrored"
 
 
@@ -169,10 +170,21 @@ def strategy_for(name: str) -> tf.distribute.Strategy:
     return tf.distribute.MirroredStrategy([d.name for d in devices])
 
 
-def compile_new(config: TrainConfig, num_classes: int, steps_per_epoch: int) -> keras.Model:
-    """A fresh model of the configured architecture, compiled with the recipe."""
+def starting_model(config: TrainConfig, labels: tuple[str, ...]) -> keras.Model:
+    """A fresh model of the configured architecture, or the --init model when it has the same labels."""
+    if config.init is None:
+        return build_model(config.arch, len(labels))
+    model, init_labels = load_model(config.init)
+    if init_labels != labels:
+        raise MoodlensError(f"--init {config.init}: its labels ({', '.join(init_labels)}) differ from the "
+                            f"data's ({', '.join(labels)})")
+    return model
+
+
+def compile_new(config: TrainConfig, labels: tuple[str, ...], steps_per_epoch: int) -> keras.Model:
+    """The starting model (see `starting_model`), compiled with the recipe and a new schedule."""
     keras.utils.set_random_seed(config.seed)
-    model = build_model(config.arch, num_classes)
+    model = starting_model(config, labels)
     model.compile(
         optimizer=make_optimizer(config, steps_per_epoch),
         loss=keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing),
@@ -195,7 +207,7 @@ def train(config: TrainConfig, splits: tuple[Split, Split] | None = None) -> flo
             trim_history(artifact_paths(config.output)["history"], initial_epoch)
             print(f"resuming after epoch {initial_epoch} (best val_accuracy {best:.4f})")
         else:
-            model, initial_epoch, best = compile_new(config, len(train_split.labels), steps), 0, -1.0
+            model, initial_epoch, best = compile_new(config, train_split.labels, steps), 0, -1.0
     paths = artifact_paths(config.output)
     checkpointer = Checkpointer(config, train_split.labels, best)
     model.fit(

@@ -357,6 +357,19 @@ def test_18b_bad_model_for_detect(models: dict[str, Path]) -> None:
                           models["truncated"], "truncated")
 
 
+def test_18c_init_model_whose_labels_differ_from_the_data(models: dict[str, Path], data: Path,
+                                                            tmp_path: Path) -> None:
+    output = tmp_path / "m.h5"
+    outcome = train(data, output, "--init", models["good"])
+    assert_one_line_error(outcome, "--init", models["good"], "differ from the data's (angry, happy, sad)")
+    assert not output.exists()
+
+
+def test_18d_init_model_that_is_missing(data: Path, tmp_path: Path) -> None:
+    outcome = train(data, tmp_path / "m.h5", "--init", tmp_path / "nothing.h5")
+    assert_one_line_error(outcome, tmp_path / "nothing.h5", "not found")
+
+
 @pytest.mark.parametrize("script", ["evaluate.py", "detect.py"])
 def test_23_model_with_code_in_it_is_refused_and_the_code_never_runs(script: str, models: dict[str, Path],
                                                                       data: Path, tmp_path: Path,

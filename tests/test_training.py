@@ -1,4 +1,4 @@
-"""train.py end to end on tiny real data: model file, side files, label order, --resume, --distribute."""
+"""train.py end to end on tiny real data: model file, side files, label order, --resume, --init, --distribute."""
 
 import csv
 import json
@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 import cv2
+import numpy as np
 
 from moodlens.labels import EMOTIONS
 from moodlens.modelio import load_model
@@ -49,6 +50,23 @@ def test_model_trained_on_three_classes_labels_with_those_three(copy_faces, trai
     model, labels = load_model(tmp_path / "three.h5")
     assert labels == ("angry", "happy", "surprise")
     assert model.output_shape == (None, 3)
+
+
+def weight_distance(a: Path, b: Path) -> float:
+    """The largest difference between two models' trainable weights."""
+    (model_a, _), (model_b, _) = load_model(a), load_model(b)
+    return max(float(np.abs(np.asarray(x) - np.asarray(y)).max()) for x, y in
+               zip(model_a.trainable_weights, model_b.trainable_weights, strict=True))
+
+
+def test_init_starts_from_the_given_models_weights(tiny_model, tiny_data: Path, train_tiny, tmp_path: Path) -> None:
+    # At a vanishing learning rate the weights stay where they started: the init model's, not random ones.
+    warm = train_tiny(tiny_data, tmp_path / "warm.h5", "--init", tiny_model.path, "--lr", 1e-12)
+    assert warm.returncode == 0, warm.stderr[-3000:]
+    fresh = train_tiny(tiny_data, tmp_path / "fresh.h5", "--lr", 1e-12, "--seed", 99)
+    assert fresh.returncode == 0, fresh.stderr[-3000:]
+    assert weight_distance(tmp_path / "warm.h5", tiny_model.path) < 1e-6
+    assert weight_distance(tmp_path / "fresh.h5", tiny_model.path) > 1e-2
 
 
 def wait_for(path: Path, training, timeout: float = 300) -> None:
