@@ -4,6 +4,7 @@ import cv2
 import numpy as np
 
 from moodlens.detector import Detection
+from moodlens.faces import Box, overlap
 
 COLORS = {  # BGR, one per emotion so a change of label is visible at a glance
     "angry": (40, 40, 220), "disgust": (40, 140, 40), "fear": (160, 60, 160),
@@ -13,23 +14,47 @@ COLORS = {  # BGR, one per emotion so a change of label is visible at a glance
 FONT = cv2.FONT_HERSHEY_SIMPLEX
 
 
-def draw_label(frame: np.ndarray, text: str, x: int, y: int, color: tuple[int, int, int], scale: float) -> None:
-    """Text on a filled band, above (x, y) or inside the frame's top edge."""
+def text_size(text: str, scale: float) -> tuple[int, int, int, int]:
+    """Width, height and baseline of the text, and the stroke thickness it is drawn with."""
     thickness = max(1, round(scale * 2))
     (w, h), base = cv2.getTextSize(text, FONT, scale, thickness)
-    top = max(y - h - base - 4, 0)
+    return w, h, base, thickness
+
+
+def label_size(text: str, scale: float) -> tuple[int, int]:
+    """Width and height of the band a label is drawn on."""
+    w, h, base, _ = text_size(text, scale)
+    return w + 6, h + base + 4
+
+
+def draw_label(frame: np.ndarray, text: str, x: int, top: int, color: tuple[int, int, int], scale: float) -> None:
+    """Text on a filled band whose top-left corner is (x, top)."""
+    w, h, base, thickness = text_size(text, scale)
     cv2.rectangle(frame, (x, top), (x + w + 6, top + h + base + 4), color, cv2.FILLED)
     cv2.putText(frame, text, (x + 3, top + h + 2), FONT, scale, (0, 0, 0), thickness, cv2.LINE_AA)
 
 
+def label_place(box: Box, size: tuple[int, int], frame_height: int, taken: list[Box]) -> Box:
+    """Where a face's label goes: above its box, else below it, else inside its top edge; the first of
+    these that is in the frame and clear of the labels already drawn (neighbours in a group photo)."""
+    x, y, w, h = box
+    places = [(x, y - size[1], *size)] if y >= size[1] else []
+    places += [(x, min(y + h, frame_height - size[1]), *size), (x, y, *size)]
+    return min(places, key=lambda place: sum(overlap(place, t) for t in taken))
+
+
 def draw_detections(frame: np.ndarray, detections: list[Detection]) -> None:
-    """Box and `emotion 87%` on every face, in place."""
+    """Box and `emotion 87%` on every face, in place; labels of neighbouring faces do not overlap."""
     scale = max(frame.shape[0], frame.shape[1]) / 1000 + 0.3
+    taken: list[Box] = []
     for d in detections:
         x, y, w, h = d.box
         color = COLORS.get(d.emotion, (255, 255, 255))
         cv2.rectangle(frame, (x, y), (x + w, y + h), color, max(2, round(scale * 2)))
-        draw_label(frame, f"{d.emotion} {d.confidence:.0%}", x, y, color, scale)
+        text = f"{d.emotion} {d.confidence:.0%}"
+        place = label_place(d.box, label_size(text, scale), frame.shape[0], taken)
+        taken.append(place)
+        draw_label(frame, text, place[0], place[1], color, scale)
 
 
 def draw_fps(frame: np.ndarray, fps: float) -> None:
