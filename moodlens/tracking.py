@@ -2,7 +2,9 @@
 
 Faces are matched to tracks by box overlap (IoU); each track keeps an exponential moving average
 of its score vector: smoothed = smooth * previous + (1 - smooth) * current, so `smooth` = 0 shows
-every frame's raw scores and values near 1 react slowly.
+every frame's raw scores and values near 1 react slowly. The track's box is averaged the same way
+(with `box_smooth`): the cascade's boxes jump by a scale step from frame to frame, and so would
+the face crop the classifier sees.
 """
 
 from dataclasses import dataclass, field
@@ -13,6 +15,7 @@ import numpy as np
 from moodlens.faces import Box
 
 MATCH_IOU = 0.3  # a face box overlapping a track's last box this much is the same face
+BOX_SMOOTH = 0.5  # measured in benchmarks/face_quality.py: a steadier crop at a lag of one frame of motion
 
 
 def iou(a: Box, b: Box) -> float:
@@ -32,6 +35,11 @@ class Track:
     scores: np.ndarray | None = None
     misses: int = 0
 
+    def follow(self, box: Box, strength: float) -> None:
+        """Move the box toward this frame's box, keeping `strength` of the old one (0: jump to it)."""
+        self.box = tuple(round(strength * old + (1 - strength) * new) for old, new in zip(self.box, box))
+        self.misses = 0
+
     def smooth(self, current: np.ndarray, strength: float) -> np.ndarray:
         """Blend this frame's scores into the track's and return the result."""
         if self.scores is None:
@@ -46,6 +54,7 @@ class Tracker:
     """Assigns face boxes to tracks frame after frame; a track unseen for `max_misses` frames ends."""
 
     max_misses: int = 5
+    box_smooth: float = BOX_SMOOTH
     tracks: list[Track] = field(default_factory=list)
     _ids: count = field(default_factory=lambda: count(1))
 
@@ -60,7 +69,7 @@ class Tracker:
             matched_tracks.add(ti)
             matched_boxes.add(bi)
             track = self.tracks[ti]
-            track.box, track.misses = boxes[bi], 0
+            track.follow(boxes[bi], self.box_smooth)
             seen.append(track)
         for ti, track in enumerate(self.tracks):
             if ti not in matched_tracks:
