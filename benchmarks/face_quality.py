@@ -7,8 +7,10 @@
    Precision and recall are by count (found faces beyond the true count are phantoms; this
    assumes the detections up to the true count are real, which the overlay pictures confirm).
 2. Videos: share of frames with a face, flicker (how often a face's top label changes between
-   consecutive frames) with smoothing off and on, and the lag smoothing adds on the video whose
-   expression really changes (frames from the raw label settling to the smoothed one settling).
+   consecutive frames) with smoothing off and on, box jitter (the mean frame-to-frame change of the
+   box's size and centre, relative to its size) with the track's box averaging off and on, and the
+   lag smoothing adds on the video whose expression really changes (frames from the raw label
+   settling to the smoothed one settling).
 3. Framing: on FER2013 test faces enlarged 4x, the Haar box's size relative to the FER crop
    (which fixes the margin), and the accuracy of classifying the Haar crop at several margins.
 """
@@ -29,6 +31,7 @@ from moodlens.faces import DEFAULT_CASCADE, CascadeParams, FaceFinder  # noqa: E
 from moodlens.labels import EMOTIONS  # noqa: E402
 from moodlens.outputs import write_json  # noqa: E402
 from moodlens.preprocess import crop_face  # noqa: E402
+from moodlens.tracking import BOX_SMOOTH  # noqa: E402
 
 MEDIA = ROOT.parent / "shared" / "media"
 FER_TEST = ROOT.parent / "shared" / "fer2013" / "test"
@@ -72,25 +75,37 @@ def read_frames(path: Path) -> list[np.ndarray]:
         frames.append(frame)
 
 
-def stock_labels(detector: EmotionDetector, frames: list[np.ndarray]) -> list:
+Run = list[tuple[str, tuple] | None]  # per frame: the largest face's label and box, or None
+
+
+def stock_run(detector: EmotionDetector, frames: list[np.ndarray]) -> Run:
     """Before: every frame searched by the stock cascade and labelled from its own scores alone."""
-    labels = []
+    run = []
     for frame in frames:
         gray = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
-        boxes = sorted(stock_find(gray), key=lambda b: b[2], reverse=True)[:1]
-        probs = detector.score(gray, [tuple(int(v) for v in b) for b in boxes])
-        labels.append(detector.labels[int(probs[0].argmax())] if len(boxes) else None)
-    return labels
+        boxes = [tuple(int(v) for v in b) for b in sorted(stock_find(gray), key=lambda b: b[2], reverse=True)[:1]]
+        probs = detector.score(gray, boxes)
+        run.append((detector.labels[int(probs[0].argmax())], boxes[0]) if boxes else None)
+    return run
 
 
-def stream_labels(detector: EmotionDetector, frames: list[np.ndarray], smooth: float) -> list:
-    """After: our FaceStream (tracking, local re-search); the largest face's label per frame."""
+def stream_run(detector: EmotionDetector, frames: list[np.ndarray], smooth: float, box_smooth: float) -> Run:
+    """After: our FaceStream (tracking, local re-search, averaged boxes and scores)."""
     stream = detector.stream(smooth=smooth)
-    labels = []
+    stream.tracker.box_smooth = box_smooth
+    run = []
     for frame in frames:
         faces = stream.process(frame)
-        labels.append(max(faces, key=lambda d: d.box[2]).emotion if faces else None)
-    return labels
+        face = max(faces, key=lambda d: d.box[2]) if faces else None
+        run.append((face.emotion, face.box) if face else None)
+    return run
+
+
+def box_jitter(run: Run) -> float:
+    boxes = [r[1] if r else None for r in run]
+    return float(np.mean([(abs(b[2] - a[2]) + abs(b[0] + b[2] / 2 - a[0] - a[2] / 2)
+                           + abs(b[1] + b[3] / 2 - a[1] - a[3] / 2)) / a[2]
+                          for a, b in zip(boxes, boxes[1:]) if a and b]))
 
 
 def flicker(labels: list) -> float:
@@ -110,16 +125,19 @@ def videos(detector: EmotionDetector) -> dict:
     result = {}
     for name in VIDEOS:
         frames = read_frames(MEDIA / name)
-        runs = {"stock cascade, per-frame labels": stock_labels(detector, frames)}
-        runs.update({f"ours, smooth {s}": stream_labels(detector, frames, s) for s in SMOOTHING})
-        entry = {label: {"face_frames": sum(x is not None for x in labels) / len(frames), "flicker": flicker(labels),
+        runs = {"stock cascade, per-frame labels": stock_run(detector, frames),
+                "ours, smooth 0.0, boxes not averaged": stream_run(detector, frames, 0.0, 0.0)}
+        runs.update({f"ours, smooth {s}": stream_run(detector, frames, s, BOX_SMOOTH) for s in SMOOTHING})
+        labels_of = {label: [r[0] if r else None for r in run] for label, run in runs.items()}
+        entry = {label: {"face_frames": sum(x is not None for x in labels) / len(frames),
+                         "flicker": flicker(labels), "box_jitter": box_jitter(runs[label]),
                          "labels": {e: labels.count(e) for e in set(labels) if e}}
-                 for label, labels in runs.items()}
+                 for label, labels in labels_of.items()}
         if name == CHANGING_VIDEO:
-            raw = runs["ours, smooth 0.0"]
+            raw = labels_of["ours, smooth 0.0"]
             final = max(set(raw[-20:]) - {None}, key=raw[-20:].count)
             entry["change"] = {"final_label": final, **{f"settles_at, {label}": settle_frame(labels, final)
-                                                         for label, labels in runs.items()}}
+                                                         for label, labels in labels_of.items()}}
         result[name] = {"frames": len(frames), **entry}
     return result
 
