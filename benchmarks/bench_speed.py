@@ -408,7 +408,7 @@ def new_model(split: Split, batch: int, jit_compile: bool | None = None) -> "ker
     from moodlens.training import TrainConfig, compile_new
 
     config = TrainConfig(data=FER_TRAIN, arch=TRAIN_ARCH, batch_size=batch, seed=SEED)
-    model = compile_new(config, len(split.labels), -(-len(split) // batch))
+    model = compile_new(config, split.labels, -(-len(split) // batch))
     if jit_compile is not None:
         model.jit_compile = jit_compile  # read when fit builds its train function
     return model
