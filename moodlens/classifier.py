@@ -1,10 +1,12 @@
 """Classifying face crops: the model file behind one compiled call for a whole batch of faces.
 
-Two inference paths give the same scores (within 1e-6):
-    tflite  the model converted once to TFLite and run by LiteRT with XNNPACK (default): about a
-            millisecond per face on one core, and detect.py starts without importing TensorFlow.
-            The conversion is cached per model file content (see `compiled.py`).
-    tf      a `tf.function` with a fixed input signature over the Keras model.
+Two inference paths:
+    tflite  the model converted once to TFLite with 8-bit weights and run by LiteRT with XNNPACK
+            (default): about half a millisecond per face on one core, and detect.py starts without
+            importing TensorFlow. The conversion is cached per model file content (see `compiled.py`);
+            its labels differ from the float model's on 19 of FER2013's 3,589 test faces
+            and its scores by at most 0.02.
+    tf      a `tf.function` with a fixed input signature over the float Keras model.
 `model.predict` is never used per frame: in Keras 3 each call costs tens of milliseconds.
 """
 
