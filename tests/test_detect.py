@@ -10,6 +10,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from video_helpers import read_frames
 
 from moodlens.labels import EMOTIONS
 from moodlens.overlay import COLORS
@@ -88,18 +89,6 @@ def check_record(record: dict, frame_shape: tuple[int, ...], threshold: float = 
     assert record["emotion"] == (top if record["confidence"] >= threshold else "uncertain")
 
 
-def video_frames(path: Path) -> list[np.ndarray]:
-    capture = cv2.VideoCapture(str(path))
-    frames = []
-    while True:
-        ok, frame = capture.read()
-        if not ok:
-            break
-        frames.append(frame)
-    capture.release()
-    return frames
-
-
 # --- video -----------------------------------------------------------------------------------------
 
 
@@ -108,9 +97,9 @@ def test_video_summary_counts_every_frame(video: Detected) -> None:
 
 
 def test_video_output_has_every_frame_of_the_source(video: Detected, media: Path) -> None:
-    frames = video_frames(video.output)
+    frames = read_frames(video.output)
     assert len(frames) == VIDEO_FRAMES
-    assert frames[0].shape == video_frames(media / VIDEO)[0].shape
+    assert frames[0].shape == read_frames(media / VIDEO)[0].shape
 
 
 def test_video_finds_a_face_on_at_least_95_percent_of_frames(video: Detected) -> None:
@@ -130,7 +119,7 @@ def test_video_log_records_have_every_field(video: Detected) -> None:
 
 def test_video_output_frames_show_the_box_in_the_emotion_colour(video: Detected) -> None:
     first = jsonl(video.log)[0]
-    frame = video_frames(video.output)[first["frame"]]
+    frame = read_frames(video.output)[first["frame"]]
     x, y, w, h = first["box"]
     left_edge = frame[y + h // 4 : y + 3 * h // 4, x].astype(int)  # mid-height of the box's left side
     colour = np.array(COLORS.get(first["emotion"], (255, 255, 255)))  # white for "uncertain"

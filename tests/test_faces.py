@@ -8,6 +8,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from video_helpers import read_frames
 
 from moodlens.detector import Detection, EmotionDetector
 from moodlens.faces import Box, FaceFinder, overlap
@@ -29,17 +30,6 @@ CHANGING = "huimiang_1543684773.avi"  # one face, neutral turning to a frown
 
 def gray_photo(media: Path, name: str) -> np.ndarray:
     return cv2.cvtColor(cv2.imread(str(media / name)), cv2.COLOR_BGR2GRAY)
-
-
-def read_frames(path: Path, limit: int = 10_000) -> list[np.ndarray]:
-    capture, frames = cv2.VideoCapture(str(path)), []
-    while len(frames) < limit:
-        ok, frame = capture.read()
-        if not ok:
-            break
-        frames.append(frame)
-    capture.release()
-    return frames
 
 
 def centre(box: Box) -> tuple[float, float]:
