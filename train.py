@@ -5,7 +5,7 @@
     python train.py --data fer2013.csv             # FER2013's original CSV
     python train.py --arch seed                    # the classic tutorial CNN
     python train.py --resume                       # continue an interrupted run
-    python train.py --init model_file.h5 --lr 5e-4 --output runs/more/model_file.h5
+    python train.py --init model_file.h5 --lr 5e-4 --output more.h5
                                                    # a new schedule from a trained model's weights
 """
 
@@ -37,8 +37,9 @@ def parse_args():
     start = p.add_mutually_exclusive_group()
     start.add_argument("--resume", action="store_true", help="continue from the checkpoint of an interrupted run")
     start.add_argument("--init", type=Path, default=None,
-                       help="start from this model's weights with a new schedule (a warm restart); "
-                            "its architecture and labels are kept, --arch is ignored")
+                       help="start from this model's weights with a new schedule (a warm restart); its "
+                            "network and labels are kept (--arch then only picks the recipe's defaults); "
+                            "--output holds the new schedule's best epoch")
     p.add_argument("--distribute", choices=("none", "mirrored"), default="none",
                    help="mirrored: tf.distribute.MirroredStrategy over every GPU")
     args = p.parse_args()
@@ -46,6 +47,10 @@ def parse_args():
         p.error(f"--output: expected a .h5 file name, received {args.output}")
     if not args.output.absolute().parent.is_dir():  # said now, not after the first epoch
         p.error(f"--output: folder {args.output.absolute().parent} does not exist")
+    if args.init is not None and not args.init.is_file():
+        p.error(f"--init: model file {args.init} not found")
+    if args.init is not None and args.init.resolve() == args.output.resolve():
+        p.error(f"--init: {args.init} is also the output; choose another --output so the model you start from is kept")
     if args.weight_decay is not None and args.weight_decay < 0:
         p.error(f"--weight-decay: expected 0 or more, received {args.weight_decay}")
     return args

@@ -101,11 +101,11 @@ def stream_run(detector: EmotionDetector, frames: list[np.ndarray], smooth: floa
     return run
 
 
-def box_jitter(run: Run) -> float:
+def box_jitter(run: Run) -> float | None:
     boxes = [r[1] if r else None for r in run]
-    return float(np.mean([(abs(b[2] - a[2]) + abs(b[0] + b[2] / 2 - a[0] - a[2] / 2)
-                           + abs(b[1] + b[3] / 2 - a[1] - a[3] / 2)) / a[2]
-                          for a, b in zip(boxes, boxes[1:]) if a and b]))
+    changes = [(abs(b[2] - a[2]) + abs(b[0] + b[2] / 2 - a[0] - a[2] / 2) + abs(b[1] + b[3] / 2 - a[1] - a[3] / 2))
+               / a[2] for a, b in zip(boxes, boxes[1:]) if a and b]
+    return float(np.mean(changes)) if changes else None
 
 
 def flicker(labels: list) -> float:

@@ -34,27 +34,34 @@ def draw_label(frame: np.ndarray, text: str, x: int, top: int, color: tuple[int,
     cv2.putText(frame, text, (x + 3, top + h + 2), FONT, scale, (0, 0, 0), thickness, cv2.LINE_AA)
 
 
-def label_place(box: Box, size: tuple[int, int], frame_height: int, taken: list[Box]) -> Box:
-    """Where a face's label goes: above its box, else below it, else inside its top edge; the first of
-    these that is in the frame and clear of the labels already drawn (neighbours in a group photo)."""
+def label_place(box: Box, size: tuple[int, int], frame_shape: tuple[int, ...], labels: list[Box],
+                faces: list[Box]) -> Box:
+    """Where a face's label goes: above its box, else below it, else inside its top edge, always in
+    the frame. The first of these clear of the `labels` already drawn and of the other `faces` wins,
+    else the least covered; covering a label counts double, as it hides the other face's emotion."""
     x, y, w, h = box
+    x = min(max(x, 0), max(frame_shape[1] - size[0], 0))
     places = [(x, y - size[1], *size)] if y >= size[1] else []
-    places += [(x, min(y + h, frame_height - size[1]), *size), (x, y, *size)]
-    return min(places, key=lambda place: sum(overlap(place, t) for t in taken))
+    places += [(x, max(min(y + h, frame_shape[0] - size[1]), 0), *size), (x, y, *size)]
+
+    def covered(place: Box) -> float:
+        return 2 * sum(overlap(place, t) for t in labels) + sum(overlap(place, f) for f in faces if f != box)
+
+    return min(places, key=covered)
 
 
 def draw_detections(frame: np.ndarray, detections: list[Detection]) -> None:
     """Box and `emotion 87%` on every face, in place; labels of neighbouring faces do not overlap."""
     scale = max(frame.shape[0], frame.shape[1]) / 1000 + 0.3
-    taken: list[Box] = []
+    faces = [d.box for d in detections]
+    labels: list[Box] = []
     for d in detections:
         x, y, w, h = d.box
         color = COLORS.get(d.emotion, (255, 255, 255))
         cv2.rectangle(frame, (x, y), (x + w, y + h), color, max(2, round(scale * 2)))
         text = f"{d.emotion} {d.confidence:.0%}"
-        place = label_place(d.box, label_size(text, scale), frame.shape[0], taken)
-        taken.append(place)
-        draw_label(frame, text, place[0], place[1], color, scale)
+        labels.append(label_place(d.box, label_size(text, scale), frame.shape, labels, faces))
+        draw_label(frame, text, labels[-1][0], labels[-1][1], color, scale)
 
 
 def draw_fps(frame: np.ndarray, fps: float) -> None:

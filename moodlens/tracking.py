@@ -36,9 +36,17 @@ class Track:
     misses: int = 0
 
     def follow(self, box: Box, strength: float) -> None:
-        """Move the box toward this frame's box, keeping `strength` of the old one (0: jump to it)."""
-        self.box = tuple(round(strength * old + (1 - strength) * new) for old, new in zip(self.box, box))
-        self.misses = 0
+        """Move the box toward this frame's box, keeping `strength` of the old one (0: jump to it).
+
+        The corners are averaged, not the sizes, so a box between two boxes inside the frame stays
+        inside it; a face found again after misses jumps, as its old box is stale.
+        """
+        if self.misses:
+            strength = 0.0
+        old = (self.box[0], self.box[1], self.box[0] + self.box[2], self.box[1] + self.box[3])
+        new = (box[0], box[1], box[0] + box[2], box[1] + box[3])
+        x0, y0, x1, y1 = (round(strength * a + (1 - strength) * b) for a, b in zip(old, new))
+        self.box, self.misses = (x0, y0, x1 - x0, y1 - y0), 0
 
     def smooth(self, current: np.ndarray, strength: float) -> np.ndarray:
         """Blend this frame's scores into the track's and return the result."""

@@ -365,9 +365,15 @@ def test_18c_init_model_whose_labels_differ_from_the_data(models: dict[str, Path
     assert not output.exists()
 
 
-def test_18d_init_model_that_is_missing(data: Path, tmp_path: Path) -> None:
-    outcome = train(data, tmp_path / "m.h5", "--init", tmp_path / "nothing.h5")
-    assert_one_line_error(outcome, tmp_path / "nothing.h5", "not found")
+def test_18d_init_model_that_is_missing_or_is_the_output(models: dict[str, Path], data: Path,
+                                                          tmp_path: Path) -> None:
+    missing = train(data, tmp_path / "m.h5", "--init", tmp_path / "nothing.h5")
+    assert_usage_error(missing, "train.py", "--init", str(tmp_path / "nothing.h5"), "not found")
+    assert not (tmp_path / "m.h5").exists()
+    before = digest(models["good"])
+    same = train(data, models["good"], "--init", models["good"])
+    assert_usage_error(same, "train.py", "--init", "also the output")
+    assert digest(models["good"]) == before
 
 
 @pytest.mark.parametrize("script", ["evaluate.py", "detect.py"])

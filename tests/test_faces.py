@@ -117,6 +117,21 @@ def test_track_box_moves_part_way_to_each_new_box() -> None:
     assert track.box == (105, 95, 55, 55)
 
 
+def test_track_box_between_two_boxes_in_the_frame_stays_in_the_frame() -> None:
+    tracker = Tracker(box_smooth=0.5)
+    tracker.update([(1, 1, 100, 100)])
+    (track,) = tracker.update([(2, 2, 99, 99)])
+    assert track.box[0] + track.box[2] <= 101 and track.box[1] + track.box[3] <= 101
+
+
+def test_face_found_again_after_a_miss_jumps_to_its_new_box() -> None:
+    tracker = Tracker(box_smooth=0.5)
+    tracker.update([(100, 100, 50, 50)])
+    tracker.update([])
+    (track,) = tracker.update([(110, 110, 50, 50)])
+    assert track.box == (110, 110, 50, 50) and track.id == 1
+
+
 def box_jitter(faces_per_frame: list[list[Detection]]) -> float:
     """Mean frame-to-frame change of the face box's size and centre, relative to its size."""
     boxes = [faces[0].box if faces else None for faces in faces_per_frame]
@@ -165,8 +180,15 @@ def test_smoothing_off_scores_each_frame_on_its_own(detector: EmotionDetector, c
 def test_labels_of_neighbouring_faces_in_the_group_selfie_do_not_overlap(finder: FaceFinder, media: Path) -> None:
     photo = gray_photo(media, SELFIE)
     size = label_size("surprise 100%", max(photo.shape) / 1000 + 0.3)  # the widest label
-    placed: list[Box] = []
-    for box in finder.find(photo):
-        placed.append(label_place(box, size, photo.shape[0], placed))
-        assert 0 <= placed[-1][1] and placed[-1][1] + size[1] <= photo.shape[0]
+    faces, placed = finder.find(photo), []
+    for box in faces:
+        placed.append(label_place(box, size, photo.shape, placed, faces))
+    for x, y, w, h in placed:
+        assert 0 <= x and x + w <= photo.shape[1] and 0 <= y and y + h <= photo.shape[0]
     assert all(overlap(a, b) == 0 for i, a in enumerate(placed) for b in placed[i + 1:])
+
+
+def test_label_of_a_face_at_the_frame_corner_stays_in_the_frame() -> None:
+    size = (200, 30)
+    x, y, w, h = label_place((560, 0, 80, 80), size, (480, 640), [], [])
+    assert (x + w, y) == (640, 80)  # no room above: below the face, moved left to fit

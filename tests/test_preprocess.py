@@ -104,7 +104,7 @@ def test_colour_image_file_loads_as_the_detector_sees_the_same_pixels(media: Pat
     np.testing.assert_array_equal(load_folder_split(tmp_path).x[0], to_model_input(crop))
 
 
-def test_int8_tflite_path_agrees_with_the_float_model_on_real_faces(fer2013: Path, tmp_path: Path) -> None:
+def test_int8_tflite_path_agrees_with_the_float_model_on_real_faces(fer2013: Path) -> None:
     # The committed model: quantization is judged on a trained network, where it matters.
     model = Path(__file__).resolve().parents[1] / "model_file.h5"
     faces = np.stack([to_model_input(gray(path)) for emotion in ("angry", "fear", "happy", "sad", "surprise")
