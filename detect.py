@@ -22,6 +22,7 @@ def smoothing(text: str) -> float:
 
 
 def parse_args():
+    from moodlens.classifier import DEFAULT_TTA
     from moodlens.detector import DEFAULT_REDETECT, DEFAULT_SMOOTH
 
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -48,7 +49,8 @@ def parse_args():
                    help="below this top probability a face is labelled uncertain (default 0.4, 0 never)")
     p.add_argument("--margin", type=cli.fraction, default=None,
                    help="border added around each face box before classifying, as a fraction of its size")
-    p.add_argument("--tta", action="store_true", help="also classify the mirrored face and average")
+    p.add_argument("--tta", action=argparse.BooleanOptionalAction, default=DEFAULT_TTA,
+                   help="also classify the mirrored face and average (default on: +1 point on FER2013 test)")
     p.add_argument("--backend", choices=("tflite", "tf"), default="tflite", help="inference path (default tflite)")
     p.add_argument("--threads", type=cli.positive_int, default=None, help="CPU threads for inference")
     args = p.parse_args()

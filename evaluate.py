@@ -13,12 +13,15 @@ cli.quiet_tensorflow()
 
 
 def parse_args():
+    from moodlens.classifier import DEFAULT_TTA
+
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data", type=Path, required=True, help="folder of <emotion>/ image folders")
     p.add_argument("--model", type=Path, default=Path("model_file.h5"))
     p.add_argument("--json", type=Path, help="write the figures as JSON")
     p.add_argument("--plot", type=Path, help="write the confusion matrix as PNG")
-    p.add_argument("--tta", action="store_true", help="average each face with its mirror image")
+    p.add_argument("--tta", action=argparse.BooleanOptionalAction, default=DEFAULT_TTA,
+                   help="average each face with its mirror image, as detect.py does (default on)")
     p.add_argument("--batch-size", type=cli.positive_int, default=256)
     return p.parse_args()
 

@@ -366,8 +366,9 @@ def latency_worker(model_path: Path, threads: int, settings: Settings) -> dict:
     paths: dict[str, Callable[[np.ndarray], object]] = {
         "keras model.predict": lambda x: model.predict(x, verbose=0),
         "keras model(x) eager": lambda x: np.asarray(model(x, training=False)),
-        "tf.function (backend tf)": EmotionClassifier(model_path, backend="tf").scores,
-        "tflite (backend tflite)": EmotionClassifier(model_path, backend="tflite", threads=threads).scores,
+        "tf.function (backend tf)": EmotionClassifier(model_path, backend="tf", tta=False).scores,
+        "tflite (backend tflite)": EmotionClassifier(model_path, backend="tflite", threads=threads, tta=False).scores,
+        "tflite + mirror (default)": EmotionClassifier(model_path, backend="tflite", threads=threads).scores,
     }
     rng = np.random.default_rng(SEED)
     rows = []

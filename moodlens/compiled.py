@@ -5,8 +5,9 @@ start of detect.py skips TensorFlow entirely. The cache key is the SHA-256 of th
 the conversion's kind): a retrained model_file.h5 can never be served by a stale conversion.
 
 The weights are stored as 8-bit integers (dynamic-range quantization: no calibration data needed)
-and XNNPACK quantizes activations on the fly. Measured on the committed model, one face on one
-core: 0.51 ms against 2.06 ms in float; on FER2013 test, 61.47 % against 61.49 % accuracy.
+and XNNPACK quantizes activations on the fly. Measured on this network, one face on one core:
+0.51 ms against 2.06 ms in float. On FER2013 test with the committed model: 63.97 % accuracy
+against 63.86 % in float, the label differing on 17 of 3,589 faces.
 """
 
 import contextlib

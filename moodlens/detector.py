@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from moodlens.classifier import EmotionClassifier
+from moodlens.classifier import DEFAULT_TTA, EmotionClassifier
 from moodlens.faces import Box, CascadeParams, FaceFinder, suppress_overlaps
 from moodlens.preprocess import crop_face, to_gray
 from moodlens.tracking import Tracker
@@ -51,7 +51,7 @@ class EmotionDetector:
 
     def __init__(self, model_path: Path | str = "model_file.h5", cascade: Path | None = None,
                  params: CascadeParams | None = None, margin: float = DEFAULT_MARGIN,
-                 threshold: float = 0.0, tta: bool = False, backend: str = "tflite", threads: int | None = None):
+                 threshold: float = 0.0, tta: bool = DEFAULT_TTA, backend: str = "tflite", threads: int | None = None):
         self.classifier = EmotionClassifier(model_path, tta=tta, backend=backend, threads=threads)
         self.faces = FaceFinder(cascade, params)
         self.margin, self.threshold = margin, threshold

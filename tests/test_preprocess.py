@@ -113,3 +113,12 @@ def test_int8_tflite_path_agrees_with_the_float_model_on_real_faces(fer2013: Pat
     exact = EmotionClassifier(model, backend="tf").scores(faces)
     assert np.abs(quantized - exact).max() < 0.05
     assert (quantized.argmax(axis=1) == exact.argmax(axis=1)).mean() >= 0.97
+
+
+def test_default_scores_average_each_face_with_its_mirror_image(fer2013: Path, tiny_model) -> None:
+    faces = np.stack([to_model_input(gray(path)) for path in sorted((fer2013 / "test" / "sad").iterdir())[:10]])
+    plain = EmotionClassifier(tiny_model.path, tta=False)
+    mirrored = plain.scores(faces[:, :, ::-1])
+    np.testing.assert_allclose(EmotionClassifier(tiny_model.path).scores(faces), (plain.scores(faces) + mirrored) / 2,
+                               atol=1e-6)
+    assert np.abs(plain.scores(faces) - mirrored).max() > 1e-4  # the mirror really is another input
