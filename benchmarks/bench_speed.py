@@ -246,7 +246,7 @@ class Pipelines:
         return process
 
     def ours(self) -> FrameFn:
-        stream = self.detector.stream()  # detect.py's defaults: smooth 0.6, redetect every 5 frames
+        stream = self.detector.stream()  # detect.py's defaults
         return lambda frame: len(stream.process(frame))
 
 

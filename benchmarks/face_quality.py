@@ -29,6 +29,7 @@ sys.path.insert(0, str(ROOT))
 from moodlens.detector import EmotionDetector  # noqa: E402
 from moodlens.faces import DEFAULT_CASCADE, CascadeParams, FaceFinder  # noqa: E402
 from moodlens.labels import EMOTIONS  # noqa: E402
+from moodlens.metrics import box_jitter, label_flicker  # noqa: E402
 from moodlens.outputs import write_json  # noqa: E402
 from moodlens.preprocess import crop_face  # noqa: E402
 from moodlens.tracking import BOX_SMOOTH  # noqa: E402
@@ -101,18 +102,6 @@ def stream_run(detector: EmotionDetector, frames: list[np.ndarray], smooth: floa
     return run
 
 
-def box_jitter(run: Run) -> float | None:
-    boxes = [r[1] if r else None for r in run]
-    changes = [(abs(b[2] - a[2]) + abs(b[0] + b[2] / 2 - a[0] - a[2] / 2) + abs(b[1] + b[3] / 2 - a[1] - a[3] / 2))
-               / a[2] for a, b in zip(boxes, boxes[1:]) if a and b]
-    return float(np.mean(changes)) if changes else None
-
-
-def flicker(labels: list) -> float:
-    pairs = [(a, b) for a, b in zip(labels, labels[1:]) if a and b]
-    return sum(a != b for a, b in pairs) / max(len(pairs), 1)
-
-
 def settle_frame(labels: list, final: str, hold: int = 10) -> int | None:
     """First frame from which `final` stays the label for `hold` frames."""
     for i in range(len(labels) - hold):
@@ -130,7 +119,8 @@ def videos(detector: EmotionDetector) -> dict:
         runs.update({f"ours, smooth {s}": stream_run(detector, frames, s, BOX_SMOOTH) for s in SMOOTHING})
         labels_of = {label: [r[0] if r else None for r in run] for label, run in runs.items()}
         entry = {label: {"face_frames": sum(x is not None for x in labels) / len(frames),
-                         "flicker": flicker(labels), "box_jitter": box_jitter(runs[label]),
+                         "flicker": label_flicker(labels),
+                         "box_jitter": box_jitter([r[1] if r else None for r in runs[label]]),
                          "labels": {e: labels.count(e) for e in set(labels) if e}}
                  for label, labels in labels_of.items()}
         if name == CHANGING_VIDEO:

@@ -1,4 +1,7 @@
-"""Accuracy, per-class precision, recall and F1, macro F1 and the confusion matrix."""
+"""Accuracy, per-class precision, recall and F1, macro F1 and the confusion matrix; and, for video,
+how often a face's label flickers and how much its box jitters from frame to frame."""
+
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -45,3 +48,17 @@ def format_report(report: dict) -> str:
     for name, row in zip(labels, report["confusion"]):
         lines.append(f"{name:{width}}" + "".join(f"{v:8d}" for v in row))
     return "\n".join(lines)
+
+
+def label_flicker(labels: Sequence[str | None]) -> float:
+    """Share of consecutive frames, both with a face (not None), whose labels differ."""
+    pairs = [(a, b) for a, b in zip(labels, labels[1:]) if a and b]
+    return sum(a != b for a, b in pairs) / max(len(pairs), 1)
+
+
+def box_jitter(boxes: Sequence[Sequence[int] | None]) -> float | None:
+    """Mean change of an (x, y, w, h) box's width and centre between consecutive frames, relative to its
+    width; None without two consecutive boxes."""
+    changes = [(abs(b[2] - a[2]) + abs(b[0] + b[2] / 2 - a[0] - a[2] / 2) + abs(b[1] + b[3] / 2 - a[1] - a[3] / 2))
+               / a[2] for a, b in zip(boxes, boxes[1:]) if a and b]
+    return float(np.mean(changes)) if changes else None

@@ -12,6 +12,7 @@ from video_helpers import read_frames
 
 from moodlens.detector import Detection, EmotionDetector
 from moodlens.faces import Box, FaceFinder, overlap
+from moodlens.metrics import box_jitter, label_flicker
 from moodlens.overlay import label_place, label_size
 from moodlens.tracking import Tracker
 
@@ -69,9 +70,7 @@ def run_stream(detector: EmotionDetector, frames: list[np.ndarray], smooth: floa
 
 
 def flicker(faces_per_frame: list[list[Detection]]) -> float:
-    labels = [faces[0].emotion if faces else None for faces in faces_per_frame]
-    pairs = [(a, b) for a, b in zip(labels, labels[1:]) if a and b]
-    return sum(a != b for a, b in pairs) / len(pairs)
+    return label_flicker([faces[0].emotion if faces else None for faces in faces_per_frame])
 
 
 # --- face counts ---------------------------------------------------------------------------------------
@@ -132,16 +131,13 @@ def test_face_found_again_after_a_miss_jumps_to_its_new_box() -> None:
     assert track.box == (110, 110, 50, 50) and track.id == 1
 
 
-def box_jitter(faces_per_frame: list[list[Detection]]) -> float:
-    """Mean frame-to-frame change of the face box's size and centre, relative to its size."""
-    boxes = [faces[0].box if faces else None for faces in faces_per_frame]
-    return float(np.mean([(abs(b[2] - a[2]) + abs(centre(b)[0] - centre(a)[0]) + abs(centre(b)[1] - centre(a)[1]))
-                          / a[2] for a, b in zip(boxes, boxes[1:]) if a and b]))
+def first_box_jitter(faces_per_frame: list[list[Detection]]) -> float:
+    return box_jitter([faces[0].box if faces else None for faces in faces_per_frame])
 
 
 def test_smoothed_boxes_jitter_less_on_a_real_video(detector: EmotionDetector, changing: list) -> None:
-    steady = box_jitter(run_stream(detector, changing, smooth=0.0))
-    raw = box_jitter(run_stream(detector, changing, smooth=0.0, box_smooth=0.0))
+    steady = first_box_jitter(run_stream(detector, changing, smooth=0.0))
+    raw = first_box_jitter(run_stream(detector, changing, smooth=0.0, box_smooth=0.0))
     assert steady < 0.7 * raw
 
 
