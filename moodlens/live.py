@@ -103,10 +103,8 @@ def run(detector: EmotionDetector, source: Source, window: bool, output: Path | 
             draw_detections(frame.image, detections)
             if not source.stills:
                 draw_fps(frame.image, rate.tick())
-            if isinstance(writer, ImageOutput):
+            if writer:
                 writer.write(frame.image, frame.name)
-            elif writer:
-                writer.write(frame.image)
             if window:
                 show(frame.image, first=summary.frames == 1)
                 if cv2.waitKey(0 if source.stills else 1) & 0xFF in QUIT_KEYS:

@@ -131,7 +131,8 @@ class VideoOutput:
         self.writer: cv2.VideoWriter | None = None
         self.frames = 0
 
-    def write(self, frame: np.ndarray) -> None:
+    def write(self, frame: np.ndarray, name: str = "") -> None:
+        """Append a frame; `name` (the source frame's) is not needed in a video, only in ImageOutput."""
         if self.writer is None:
             self.writer = cv2.VideoWriter(str(self.tmp), self.fourcc, self.fps, (frame.shape[1], frame.shape[0]))
             if not self.writer.isOpened():
