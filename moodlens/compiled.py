@@ -21,6 +21,7 @@ import numpy as np
 
 from moodlens.cli import native_stderr_silenced
 from moodlens.errors import MoodlensError
+from moodlens.files import replaced
 from moodlens.preprocess import INPUT_SHAPE
 
 CONVERSION = "int8-weights"  # part of the cache key: a change of conversion never reuses an old file
@@ -64,9 +65,8 @@ def cached_tflite(model_path: Path) -> bytes:
     data, _ = convert(model_path)
     try:
         cached.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cached.with_name(f".{cached.name}.tmp{os.getpid()}")
-        tmp.write_bytes(data)
-        os.replace(tmp, cached)
+        with replaced(cached) as tmp:
+            tmp.write_bytes(data)
     except OSError:
         pass  # a read-only cache only costs the conversion next time
     return data

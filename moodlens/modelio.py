@@ -6,13 +6,13 @@ seven emotions still names its outputs right. Loading always uses Keras' safe mo
 
 import json
 import logging
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import h5py
 
 from moodlens.errors import MoodlensError
+from moodlens.files import replaced
 from moodlens.labels import EMOTIONS
 from moodlens.preprocess import INPUT_SHAPE
 
@@ -35,16 +35,11 @@ LEGACY_FORMAT_NOTE = LegacyFormatNote()
 
 def save_model(model: "keras.Model", labels: tuple[str, ...], path: Path) -> None:
     """Write `model` and its `labels` to `path` (.h5) via a temporary file, then rename."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.stem}.tmp{os.getpid()}.h5")
     logging.getLogger("absl").addFilter(LEGACY_FORMAT_NOTE)  # Keras says it through absl's logger
-    try:
+    with replaced(path) as tmp:
         model.save(tmp, include_optimizer=False)
         with h5py.File(tmp, "a") as f:
             f.attrs[LABELS_ATTR] = json.dumps(list(labels))
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def h5_reason(exc: Exception) -> str:

@@ -15,13 +15,9 @@ import numpy as np
 
 from moodlens.detector import Detection
 from moodlens.errors import MoodlensError
+from moodlens.files import replaced, temporary_name
 
 VIDEO_CODECS = {".mp4": "mp4v", ".avi": "MJPG", ".mkv": "MJPG"}
-
-
-def temporary_name(path: Path) -> Path:
-    """A sibling name for writing `path` before the rename; keeps the suffix for codecs."""
-    return path.with_name(f".{path.stem}.part{os.getpid()}{path.suffix}")
 
 
 def check_writable(path: Path, what: str, is_folder: bool = False) -> None:
@@ -57,14 +53,11 @@ def video_complete(path: Path, frames: int) -> bool:
 def write_json(data: dict, path: Path) -> None:
     """`data` as indented JSON at `path`, via a temporary file and a rename."""
     path = Path(path)
-    tmp = temporary_name(path)
     try:
-        tmp.write_text(json.dumps(data, indent=2) + "\n")
-        os.replace(tmp, path)
+        with replaced(path) as tmp:
+            tmp.write_text(json.dumps(data, indent=2) + "\n")
     except OSError as exc:
         raise named(exc, path) from None
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 class RecordLog:
@@ -174,14 +167,11 @@ class ImageOutput:
         ok, encoded = cv2.imencode(target.suffix or ".png", frame)
         if not ok:
             raise MoodlensError(f"cannot encode image {target}")
-        tmp = temporary_name(target)
         try:
-            tmp.write_bytes(encoded.tobytes())
-            os.replace(tmp, target)
+            with replaced(target) as tmp:
+                tmp.write_bytes(encoded.tobytes())
         except OSError as exc:
             raise named(exc, target) from None
-        finally:
-            tmp.unlink(missing_ok=True)
         self.frames += 1
 
     def close(self, keep: bool = True) -> None:

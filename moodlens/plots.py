@@ -1,7 +1,6 @@
 """Figures: training curves from a history CSV, and a confusion matrix."""
 
 import csv
-import os
 from pathlib import Path
 
 import matplotlib
@@ -10,17 +9,16 @@ matplotlib.use("Agg")  # files only; never needs a display
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from moodlens.files import replaced  # noqa: E402
+
 
 def save_figure(fig: plt.Figure, path: Path) -> None:
     """Write a figure as PNG through a temporary file, then rename."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.stem}.tmp{os.getpid()}.png")
     try:
-        fig.savefig(tmp, dpi=110, bbox_inches="tight", format="png")
-        os.replace(tmp, path)
+        with replaced(path) as tmp:
+            fig.savefig(tmp, dpi=110, bbox_inches="tight", format="png")
     finally:
         plt.close(fig)
-        tmp.unlink(missing_ok=True)
 
 
 def plot_history(history_csv: Path, out: Path) -> None:

@@ -21,6 +21,7 @@ import tensorflow as tf
 from moodlens.cli import os_error_text
 from moodlens.data import Split, load_training_data
 from moodlens.errors import MoodlensError
+from moodlens.files import replaced
 from moodlens.model import build_model
 from moodlens.modelio import load_model, save_model
 from moodlens.pipeline import make_dataset
@@ -156,10 +157,8 @@ def trim_history(history: Path, epochs_done: int) -> None:
         rows = list(csv.reader(f))
     kept = rows[:1] + [r for r in rows[1:] if r and int(r[0]) < epochs_done]
     if len(kept) < len(rows):
-        tmp = history.with_name(f".{history.name}.tmp")
-        with open(tmp, "w", newline="") as f:
+        with replaced(history) as tmp, open(tmp, "w", newline="") as f:
             csv.writer(f).writerows(kept)
-        os.replace(tmp, history)
 
 
 def strategy_for(name: str) -> tf.distribute.Strategy:

@@ -1,0 +1,23 @@
+"""Writing a file whole or not at all: into a hidden sibling, renamed over the target when complete."""
+
+import contextlib
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+
+def temporary_name(path: Path) -> Path:
+    """A hidden sibling name for writing `path` before the rename; keeps the suffix (codecs, h5py need it)."""
+    return path.with_name(f".{path.stem}.part{os.getpid()}{path.suffix}")
+
+
+@contextlib.contextmanager
+def replaced(path: Path) -> Iterator[Path]:
+    """`with replaced(path) as tmp:` write tmp; on success it becomes `path`, on any error it is removed."""
+    path = Path(path)
+    tmp = temporary_name(path)
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
