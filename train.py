@@ -7,6 +7,8 @@
     python train.py --resume                       # continue an interrupted run
     python train.py --init model_file.h5 --lr 5e-4 --output more.h5
                                                    # a new schedule from a trained model's weights
+    python train.py --init model_file.h5 --schedule constant --lr 1e-4 --ema 0.999 --output avg.h5
+                                                   # then average the weights (validated and saved)
 """
 
 import argparse
@@ -33,6 +35,9 @@ def parse_args():
     p.add_argument("--label-smoothing", type=cli.fraction, default=None, help="(default: 0.1 for bn, 0 for seed)")
     p.add_argument("--class-weight", choices=("none", "sqrt", "balanced"), default=None,
                    help="lift rare classes in the loss (default: sqrt for bn, none for seed)")
+    p.add_argument("--ema", type=cli.fraction, default=0.0, metavar="MOMENTUM",
+                   help="validate and save a moving average of the weights (for instance 0.999 with a "
+                        "constant --lr 1e-4 after a first run); 0: off (default)")
     p.add_argument("--seed", type=int, default=1337, help="random seed for repeatable runs")
     start = p.add_mutually_exclusive_group()
     start.add_argument("--resume", action="store_true", help="continue from the checkpoint of an interrupted run")
@@ -51,6 +56,8 @@ def parse_args():
         p.error(f"--init: model file {args.init} not found")
     if args.init is not None and args.init.resolve() == args.output.resolve():
         p.error(f"--init: {args.init} is also the output; choose another --output so the model you start from is kept")
+    if args.ema >= 1:
+        p.error(f"--ema: expected a momentum below 1, received {args.ema}")
     if args.weight_decay is not None and args.weight_decay < 0:
         p.error(f"--weight-decay: expected 0 or more, received {args.weight_decay}")
     return args
@@ -70,7 +77,7 @@ def config_from(args):
     return TrainConfig(
         data=args.data, output=args.output, arch=args.arch, epochs=args.epochs,
         batch_size=args.batch_size, learning_rate=args.lr, seed=args.seed, resume=args.resume, init=args.init,
-        distribute=args.distribute, **chosen,
+        ema=args.ema, distribute=args.distribute, **chosen,
     )
 
 

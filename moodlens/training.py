@@ -45,6 +45,7 @@ class TrainConfig:
     seed: int = 1337
     resume: bool = False
     init: Path | None = None  # start from this model's weights (a warm restart) instead of random ones
+    ema: float = 0.0  # momentum of a moving average of the weights, validated and saved instead; 0: off
     distribute: str = "none"  # or "mirrored"
 
 
@@ -70,7 +71,8 @@ def class_weights(split: Split, mode: str) -> dict[int, float] | None:
 
 
 def make_optimizer(config: TrainConfig, steps_per_epoch: int) -> keras.optimizers.Optimizer:
-    """Adam (decoupled weight decay when set), with a cosine schedule over the whole run."""
+    """Adam (decoupled weight decay when set), with a cosine schedule over the whole run, keeping a moving
+    average of the weights when `config.ema` is set."""
     rate = config.learning_rate
     if config.schedule == "cosine":
         warmup = steps_per_epoch  # one epoch of warm-up keeps early BN statistics sane
@@ -78,9 +80,10 @@ def make_optimizer(config: TrainConfig, steps_per_epoch: int) -> keras.optimizer
             rate / 10, max(config.epochs * steps_per_epoch - warmup, 1),
             warmup_target=rate, warmup_steps=warmup,
         )
+    average = {"use_ema": True, "ema_momentum": config.ema} if config.ema else {}
     if config.weight_decay:
-        return keras.optimizers.AdamW(rate, weight_decay=config.weight_decay)
-    return keras.optimizers.Adam(rate)
+        return keras.optimizers.AdamW(rate, weight_decay=config.weight_decay, **average)
+    return keras.optimizers.Adam(rate, **average)
 
 
 class Checkpointer(keras.callbacks.Callback):
@@ -209,6 +212,10 @@ def train(config: TrainConfig, splits: tuple[Split, Split] | None = None) -> flo
             model, initial_epoch, best = compile_new(config, train_split.labels, steps), 0, -1.0
     paths = artifact_paths(config.output)
     checkpointer = Checkpointer(config, train_split.labels, best)
+    # With a weight average, validation and every callback after the swap see the averaged weights, so
+    # the best model saved is the average. The checkpoint holds them too: a resumed run goes on from the
+    # average, which at the small rates where averaging pays is a few updates away from the raw weights.
+    averaging = [keras.callbacks.SwapEMAWeights(swap_on_epoch=True)] if model.optimizer.use_ema else []
     model.fit(
         make_dataset(train_split, config.batch_size, training=True, seed=config.seed),
         validation_data=make_dataset(val_split, config.batch_size, training=False),
@@ -217,6 +224,7 @@ def train(config: TrainConfig, splits: tuple[Split, Split] | None = None) -> flo
         class_weight=class_weights(train_split, config.class_weight),
         shuffle=False,  # the dataset shuffles itself each epoch
         callbacks=[
+            *averaging,
             keras.callbacks.CSVLogger(paths["history"], append=config.resume),
             checkpointer,
         ],

@@ -762,6 +762,8 @@ def test_43_resume_from_a_damaged_checkpoint(data: Path, tmp_path: Path) -> None
     ("train.py", ["--lr", "0"], "--lr"),
     ("train.py", ["--label-smoothing", "1.5"], "--label-smoothing"),
     ("train.py", ["--weight-decay", "-1"], "--weight-decay"),
+    ("train.py", ["--ema", "1"], "--ema"),
+    ("train.py", ["--ema", "-0.5"], "--ema"),
     ("train.py", ["--arch", "resnet"], "--arch"),
     ("evaluate.py", ["--data", "x", "--batch-size", "-5"], "--batch-size"),
     ("evaluate.py", [], "--data"),

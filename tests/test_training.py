@@ -69,6 +69,19 @@ def test_init_starts_from_the_given_models_weights(tiny_model, tiny_data: Path, 
     assert weight_distance(tmp_path / "fresh.h5", tiny_model.path) > 1e-2
 
 
+def test_ema_saves_the_moving_average_of_the_weights(tiny_model, tiny_data: Path, train_tiny, tmp_path: Path) -> None:
+    # 7 steps at a high rate move the raw weights far from the start; their average at momentum 0.99
+    # keeps almost all of the first step's weights, so the saved model stays near where it started.
+    start = ("--init", tiny_model.path, "--lr", 1e-2, "--schedule", "constant")
+    raw = train_tiny(tiny_data, tmp_path / "raw.h5", *start)
+    assert raw.returncode == 0, raw.stderr[-3000:]
+    averaged = train_tiny(tiny_data, tmp_path / "averaged.h5", *start, "--ema", 0.99)
+    assert averaged.returncode == 0, averaged.stderr[-3000:]
+    moved = weight_distance(tmp_path / "raw.h5", tiny_model.path)
+    assert moved > 3e-2
+    assert weight_distance(tmp_path / "averaged.h5", tiny_model.path) < moved / 2
+
+
 def wait_for(path: Path, training, timeout: float = 300) -> None:
     deadline = time.monotonic() + timeout
     while not path.exists():
