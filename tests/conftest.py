@@ -7,6 +7,7 @@ that need them skip with the path they looked at when it is absent. The one mode
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -62,13 +63,20 @@ def run_script() -> RunScript:
     return run_script_now
 
 
+def default_sigint() -> None:
+    """In the child: SIGINT as in a terminal, where Ctrl-C interrupts. A suite started in the background
+    (`cmd &` in a script) would otherwise pass on SIGINT ignored, and the interrupt tests would see nothing."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 class RunningScript:
     """A script running in the background; its output goes to files (a full pipe would block it)."""
 
     def __init__(self, script: str, *args: object, display: str | None = None):
         self.stdout, self.stderr = tempfile.TemporaryFile("w+"), tempfile.TemporaryFile("w+")
         self.process = subprocess.Popen(python_command(script, *args), cwd=ROOT, env=script_env(display),
-                                        stdout=self.stdout, stderr=self.stderr, text=True)
+                                        stdout=self.stdout, stderr=self.stderr, text=True,
+                                        preexec_fn=default_sigint)
 
     def running(self) -> bool:
         return self.process.poll() is None
