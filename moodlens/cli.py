@@ -113,6 +113,22 @@ def _raise_interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
+@contextlib.contextmanager
+def interrupts_deferred() -> Iterator[None]:
+    """Hold Ctrl-C and SIGTERM until the block ends, then raise KeyboardInterrupt: raised inside C
+    extensions (matplotlib's drawing), an interrupt can come out as an unrelated TypeError."""
+    received: list[int] = []
+    kept = {sig: signal.signal(sig, lambda signum, frame: received.append(signum))
+            for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in kept.items():
+            signal.signal(sig, handler)
+    if received:
+        raise KeyboardInterrupt
+
+
 def one_line(text: str) -> str:
     """A message folded onto one line (library messages sometimes span several)."""
     return " ".join(part.strip() for part in text.splitlines() if part.strip())

@@ -18,7 +18,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from moodlens.cli import os_error_text
+from moodlens.cli import interrupts_deferred, os_error_text
 from moodlens.data import Split, load_training_data
 from moodlens.errors import MoodlensError
 from moodlens.files import replaced
@@ -98,14 +98,15 @@ class Checkpointer(keras.callbacks.Callback):
         accuracy = float((logs or {}).get("val_accuracy", 0.0))
         target = self.config.output
         try:
-            if accuracy > self.best:
-                save_model(self.model, self.labels, target)
-                self.best = accuracy
-                print(f"\nepoch {epoch + 1}: val_accuracy {accuracy:.4f}, saved {target}")
-            target = self.paths["checkpoint"]
-            self.save_state(epoch + 1)
-            target = self.paths["curves"]
-            plot_history(self.paths["history"], target)
+            with interrupts_deferred():  # each file is finished before a Ctrl-C is acted on
+                if accuracy > self.best:
+                    save_model(self.model, self.labels, target)
+                    self.best = accuracy
+                    print(f"\nepoch {epoch + 1}: val_accuracy {accuracy:.4f}, saved {target}")
+                target = self.paths["checkpoint"]
+                self.save_state(epoch + 1)
+                target = self.paths["curves"]
+                plot_history(self.paths["history"], target)
         except OSError as exc:  # a full disk: say which file, and what is still safe
             kept = f"; {self.config.output} holds the best epoch so far" if self.best >= 0 else ""
             raise MoodlensError(f"cannot write {target}: {os_error_text(exc)}{kept}") from None
