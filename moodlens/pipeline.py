@@ -16,15 +16,20 @@ ZOOM = 0.1
 
 
 def augmenter(seed: int | None = None) -> keras.Sequential:
-    """Random flip, rotation, zoom, shift and erasing: the variation a live face crop shows."""
+    """Random flip, rotation, zoom, shift and erasing: the variation a live face crop shows.
+
+    Each layer gets its own seed: layers given one seed draw the same numbers, so a face would be
+    flipped exactly when its rotation is negative and zoomed in step with the angle.
+    """
+    seeds = iter(range(seed, seed + 5)) if seed is not None else iter([None] * 5)
     return keras.Sequential(
         [
-            keras.layers.RandomFlip("horizontal", seed=seed),
+            keras.layers.RandomFlip("horizontal", seed=next(seeds)),
             # Keras rotation factors are fractions of a full turn.
-            keras.layers.RandomRotation(ROTATION_DEGREES / 360, fill_mode="reflect", seed=seed),
-            keras.layers.RandomZoom(ZOOM, fill_mode="reflect", seed=seed),
-            keras.layers.RandomTranslation(SHIFT, SHIFT, fill_mode="reflect", seed=seed),
-            keras.layers.RandomErasing(factor=0.5, scale=(0.02, 0.15), value_range=(0, 1), seed=seed),
+            keras.layers.RandomRotation(ROTATION_DEGREES / 360, fill_mode="reflect", seed=next(seeds)),
+            keras.layers.RandomZoom(ZOOM, fill_mode="reflect", seed=next(seeds)),
+            keras.layers.RandomTranslation(SHIFT, SHIFT, fill_mode="reflect", seed=next(seeds)),
+            keras.layers.RandomErasing(factor=0.5, scale=(0.02, 0.15), value_range=(0, 1), seed=next(seeds)),
         ],
         name="augment",
     )

@@ -195,3 +195,18 @@ def test_training_batches_are_reshuffled_each_epoch(seven_faces: Split) -> None:
     orders = [tuple(epoch(dataset)[1].argmax(axis=1)) for _ in range(3)]
     assert all(sorted(order) == list(range(7)) for order in orders)  # every face once per epoch
     assert len(set(orders)) > 1, f"the same order every epoch: {orders[0]}"
+
+
+def test_augmentations_draw_independent_random_numbers(seven_faces: Split) -> None:
+    """Each layer has its own random stream: flip is not tied to the angle's sign, nor zoom to the angle."""
+    from moodlens.pipeline import augmenter
+
+    flip, rotate, zoom = augmenter(seed=1337).layers[:3]
+    batch = np.repeat(seven_faces.x, 40, axis=0)  # 280 faces
+    flips = np.asarray(flip.get_random_transformation(batch, training=True)["flips"]).ravel()
+    angles = np.asarray(rotate.get_random_transformation(batch, training=True)["angle"]).ravel()
+    zooms = np.asarray(zoom.get_random_transformation(batch, training=True)["height_zoom"]).ravel()
+    flip_vs_sign = np.corrcoef(flips.astype(float), np.sign(angles))[0, 1]
+    zoom_vs_angle = np.corrcoef(zooms, angles)[0, 1]
+    assert abs(flip_vs_sign) < 0.2, f"flip follows the angle's sign (r = {flip_vs_sign:.2f})"
+    assert abs(zoom_vs_angle) < 0.2, f"zoom follows the angle (r = {zoom_vs_angle:.2f})"
