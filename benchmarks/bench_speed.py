@@ -59,9 +59,10 @@ if str(ROOT) not in sys.path:  # run as a script: the repository is not on the p
 # None of these imports TensorFlow: the workers import it after choosing their thread settings.
 from moodlens import cli  # noqa: E402
 from moodlens.classifier import EmotionClassifier  # noqa: E402
-from moodlens.data import Split, class_folders, image_files, load_folder_split  # noqa: E402
+from moodlens.data import Split, class_folders, load_folder_split  # noqa: E402
 from moodlens.detector import DEFAULT_MARGIN, EmotionDetector  # noqa: E402
 from moodlens.faces import DEFAULT_CASCADE, Box, load_cascade  # noqa: E402
+from moodlens.images import image_files  # noqa: E402
 from moodlens.modelio import load_model  # noqa: E402
 from moodlens.outputs import write_json  # noqa: E402
 from moodlens.preprocess import INPUT_SHAPE, crop_face, to_gray, to_model_input  # noqa: E402

@@ -9,8 +9,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from moodlens.data import IMAGE_SUFFIXES, image_files, read_image
 from moodlens.errors import MoodlensError
+from moodlens.images import IMAGE_SUFFIXES, image_files, read_image
 
 
 @dataclass

@@ -45,8 +45,9 @@ from errors_helpers import (
 
 import moodlens.outputs
 import moodlens.training
-from moodlens.data import load_fer2013_csv, load_folder_split, read_image
+from moodlens.data import load_fer2013_csv, load_folder_split
 from moodlens.errors import MoodlensError
+from moodlens.images import read_image
 from moodlens.labels import EMOTIONS
 from moodlens.model import build_model
 from moodlens.modelio import load_model, save_model

@@ -25,8 +25,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from moodlens.data import read_image
 from moodlens.errors import MoodlensError
+from moodlens.images import read_image
 from moodlens.preprocess import FACE_SIZE, crop_face, square_box, to_gray, to_model_input
 
 FUZZ = settings(max_examples=400, deadline=None, database=None,
