@@ -60,6 +60,13 @@ def write_json(data: dict, path: Path) -> None:
         raise named(exc, path) from None
 
 
+def face_record(source: str, frame: int, timestamp: float, d: Detection) -> dict:
+    """One face of one frame as the JSON log writes it (moodlens analyze adds the file's path)."""
+    return {"source": source, "frame": frame, "time": round(timestamp, 3), "track": d.track, "box": list(d.box),
+            "emotion": d.emotion, "confidence": round(d.confidence, 4),
+            "scores": {k: round(v, 4) for k, v in d.scores.items()}}
+
+
 class RecordLog:
     """One record per face per frame, as JSON lines (.jsonl) or CSV (.csv)."""
 
@@ -89,10 +96,7 @@ class RecordLog:
                     self.csv.writerow([source, frame, f"{timestamp:.3f}", d.track or "", *d.box, d.emotion,
                                        f"{d.confidence:.4f}", *(f"{d.scores[k]:.4f}" for k in self.labels)])
                 else:
-                    record = {"source": source, "frame": frame, "time": round(timestamp, 3), "track": d.track,
-                              "box": list(d.box), "emotion": d.emotion, "confidence": round(d.confidence, 4),
-                              "scores": {k: round(v, 4) for k, v in d.scores.items()}}
-                    self.file.write(json.dumps(record) + "\n")
+                    self.file.write(json.dumps(face_record(source, frame, timestamp, d)) + "\n")
         except OSError as exc:
             raise named(exc, self.path) from None
         self.frames += 1
