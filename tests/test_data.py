@@ -40,7 +40,7 @@ def test_labels_follow_the_fixed_emotion_order(tiny_data: Path) -> None:
     split = load_folder_split(tiny_data / "train")
     assert split.labels == ("angry", "disgust", "fear", "happy", "neutral", "sad", "surprise")
     first_happy = sorted((tiny_data / "train" / "happy").iterdir())[0]
-    np.testing.assert_array_equal(split.x[split.y == 3][0, :, :, 0], gray(first_happy) / np.float32(255))
+    np.testing.assert_array_equal(split.x[split.y == 3][0], to_model_input(gray(first_happy)))
 
 
 def test_faces_are_48x48x1_float32_in_unit_range(tiny_data: Path) -> None:
@@ -98,7 +98,7 @@ def test_integer_upscaled_colour_face_loads_as_the_original_pixels(tiny_data: Pa
     split = load_folder_split(tmp_path)
     by_name = dict(zip(sorted(p.name for p in (tmp_path / "fear").iterdir()), split.x[:, :, :, 0]))
     for name in ("colour_2x.png", "bgra_3x.png", "gray_16bit.png"):
-        np.testing.assert_allclose(by_name[name], face / 255.0, atol=1e-6, err_msg=name)
+        np.testing.assert_allclose(by_name[name], to_model_input(face)[:, :, 0], atol=1e-6, err_msg=name)
 
 
 # --- FER2013 CSV -----------------------------------------------------------------------------------

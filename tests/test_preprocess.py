@@ -26,11 +26,18 @@ def scores_from_folder(folder: Path, classifier: EmotionClassifier) -> np.ndarra
     return classifier.scores(load_folder_split(folder, classifier.labels).x)
 
 
-def test_48x48_gray_face_is_only_scaled_to_unit_range(fer2013: Path) -> None:
+def test_48x48_gray_face_is_only_equalized_and_scaled_to_unit_range(fer2013: Path) -> None:
     face = gray(sorted((fer2013 / "test" / "happy").iterdir())[0])
     model_input = to_model_input(face)
     assert model_input.shape == (48, 48, 1) and model_input.dtype == np.float32
-    np.testing.assert_array_equal(model_input[:, :, 0], face.astype(np.float32) / 255)
+    np.testing.assert_array_equal(model_input[:, :, 0], cv2.equalizeHist(face).astype(np.float32) / 255)
+
+
+def test_a_dim_low_contrast_face_reaches_the_model_like_the_original(fer2013: Path) -> None:
+    face = gray(sorted((fer2013 / "test" / "angry").iterdir())[0])
+    dim = (face * 0.4 + 20).astype(np.uint8)  # a badly lit camera crop of the same face
+    assert np.abs(dim.astype(float) - face).mean() > 40
+    assert np.abs(to_model_input(dim) - to_model_input(face)).mean() < 0.03
 
 
 def test_gray_bgr_and_bgra_copies_of_a_face_give_the_same_input(fer2013: Path) -> None:
