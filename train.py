@@ -38,6 +38,16 @@ def parse_args():
     p.add_argument("--ema", type=cli.fraction, default=0.0, metavar="MOMENTUM",
                    help="validate and save a moving average of the weights (for instance 0.999 with a "
                         "constant --lr 1e-4 after a first run); 0: off (default)")
+    p.add_argument("--votes", type=Path, default=None, metavar="CSV",
+                   help="annotators' votes per training image (FER+'s ferplus_votes.csv): training targets mix "
+                        "each face's label with its vote shares, faces voted 'not a face' are dropped")
+    p.add_argument("--votes-weight", type=cli.fraction, default=0.5,
+                   help="the votes' share of each target (default 0.5; 1 trains on the votes alone)")
+    p.add_argument("--extra", type=Path, action="append", default=[], metavar="FOLDER",
+                   help="also train on the largest face of each photo in FOLDER/<emotion>/, found and cropped "
+                        "as detect.py does (repeatable)")
+    p.add_argument("--extra-repeat", type=cli.positive_int, default=1,
+                   help="add each --extra face this many times (default 1)")
     p.add_argument("--seed", type=int, default=1337, help="random seed for repeatable runs")
     start = p.add_mutually_exclusive_group()
     start.add_argument("--resume", action="store_true", help="continue from the checkpoint of an interrupted run")
@@ -56,6 +66,9 @@ def parse_args():
         p.error(f"--init: model file {args.init} not found")
     if args.init is not None and args.init.resolve() == args.output.resolve():
         p.error(f"--init: {args.init} is also the output; choose another --output so the model you start from is kept")
+    for path, what in [(args.votes, "--votes: file"), *((f, "--extra: folder") for f in args.extra)]:
+        if path is not None and not path.exists():
+            p.error(f"{what} {path} not found")
     if args.ema >= 1:
         p.error(f"--ema: expected a momentum below 1, received {args.ema}")
     if args.weight_decay is not None and args.weight_decay < 0:
@@ -77,15 +90,17 @@ def config_from(args):
     return TrainConfig(
         data=args.data, output=args.output, arch=args.arch, epochs=args.epochs,
         batch_size=args.batch_size, learning_rate=args.lr, seed=args.seed, resume=args.resume, init=args.init,
-        ema=args.ema, distribute=args.distribute, **chosen,
+        ema=args.ema, distribute=args.distribute, votes=args.votes, votes_weight=args.votes_weight,
+        extra=tuple(args.extra), extra_repeat=args.extra_repeat, **chosen,
     )
 
 
 def main() -> None:
     args = parse_args()
-    from moodlens.data import load_training_data
+    from moodlens.trainset import load_training_set
 
-    splits = load_training_data(args.data)  # before TensorFlow loads: bad data is reported in a second
+    # Loaded before TensorFlow: bad data is reported in seconds.
+    splits = load_training_set(args.data, args.votes, args.votes_weight, tuple(args.extra), args.extra_repeat)
     from moodlens.training import train
 
     best = train(config_from(args), splits)

@@ -16,10 +16,15 @@ from moodlens.preprocess import FACE_SIZE, to_model_input
 
 
 class Split:
-    """Faces (N, 48, 48, 1) float32 in [0, 1] and their label indices into `labels`."""
+    """Faces (N, 48, 48, 1) float32 in [0, 1] and their label indices into `labels`.
 
-    def __init__(self, x: np.ndarray, y: np.ndarray, labels: tuple[str, ...]):
-        self.x, self.y, self.labels = x, y, labels
+    `files` names each face's image file when it came from one; `soft` holds training targets
+    (N, classes) that replace the one-hot labels, such as annotators' vote shares (see ferplus.py).
+    """
+
+    def __init__(self, x: np.ndarray, y: np.ndarray, labels: tuple[str, ...], files: list[Path] | None = None,
+                 soft: np.ndarray | None = None):
+        self.x, self.y, self.labels, self.files, self.soft = x, y, labels, files, soft
 
     def __len__(self) -> int:
         return len(self.y)
@@ -27,6 +32,23 @@ class Split:
     def counts(self) -> dict[str, int]:
         """Faces per label."""
         return {name: int(np.sum(self.y == i)) for i, name in enumerate(self.labels)}
+
+    def targets(self) -> np.ndarray:
+        """What training fits: the soft targets, or else the one-hot labels."""
+        return self.soft if self.soft is not None else np.eye(len(self.labels), dtype=np.float32)[self.y]
+
+    def subset(self, keep: np.ndarray) -> "Split":
+        """The faces where `keep` (a boolean mask) is true."""
+        files = [f for f, k in zip(self.files, keep) if k] if self.files is not None else None
+        soft = self.soft[keep] if self.soft is not None else None
+        return Split(self.x[keep], self.y[keep], self.labels, files, soft)
+
+
+def joined(first: Split, second: Split) -> Split:
+    """One split of both splits' faces (same labels), with their training targets."""
+    files = first.files + second.files if first.files is not None and second.files is not None else None
+    return Split(np.concatenate([first.x, second.x]), np.concatenate([first.y, second.y]), first.labels, files,
+                 np.concatenate([first.targets(), second.targets()]))
 
 
 def class_folders(split_dir: Path) -> dict[str, Path]:
@@ -46,24 +68,31 @@ def class_folders(split_dir: Path) -> dict[str, Path]:
 
 
 def load_folder_split(split_dir: Path, labels: tuple[str, ...] | None = None) -> Split:
-    """Load `split_dir/<emotion>/*` images; `labels` fixes the label order (e.g. the train split's)."""
+    """Load `split_dir/<emotion>/*` face images; `labels` fixes the label order (e.g. the train split's)."""
+    files, y, labels = labelled_files(split_dir, labels)
+    return Split(np.stack([to_model_input(read_image(f)) for f in files]), y, labels, files)
+
+
+def labelled_files(split_dir: Path, labels: tuple[str, ...] | None = None
+                   ) -> tuple[list[Path], np.ndarray, tuple[str, ...]]:
+    """The image files of `split_dir/<emotion>/`, their label indices, and the label order."""
     folders = class_folders(split_dir)
     labels = labels or canonical_order(folders)
     extra = sorted(set(folders) - set(labels))
     if extra:
         raise MoodlensError(f"{split_dir}: folder(s) {', '.join(extra)} have no training faces")
-    faces, targets = [], []
+    paths, targets = [], []
     for index, name in enumerate(labels):
         if name not in folders:  # a validation split may lack a class
             continue
         files = image_files(folders[name])
         if not files:
             raise MoodlensError(f"{folders[name]} holds no images")
-        faces.extend(to_model_input(read_image(f)) for f in files)
+        paths.extend(files)
         targets.extend([index] * len(files))
-    if not faces:
+    if not paths:
         raise MoodlensError(f"{split_dir} holds no images")
-    return Split(np.stack(faces), np.asarray(targets, np.int32), labels)
+    return paths, np.asarray(targets, np.int32), labels
 
 
 def parse_pixels(text: str, row: int, path: Path) -> np.ndarray:

@@ -19,13 +19,14 @@ import numpy as np
 import tensorflow as tf
 
 from moodlens.cli import interrupts_deferred, os_error_text
-from moodlens.data import Split, load_training_data
+from moodlens.data import Split
 from moodlens.errors import MoodlensError
 from moodlens.files import replaced
 from moodlens.model import build_model
 from moodlens.modelio import load_model, save_model
 from moodlens.pipeline import make_dataset
 from moodlens.plots import plot_history
+from moodlens.trainset import load_training_set
 
 
 @dataclass
@@ -47,6 +48,10 @@ class TrainConfig:
     init: Path | None = None  # start from this model's weights (a warm restart) instead of random ones
     ema: float = 0.0  # momentum of a moving average of the weights, validated and saved instead; 0: off
     distribute: str = "none"  # or "mirrored"
+    votes: Path | None = None  # annotators' votes per training image (FER+), mixed into the targets
+    votes_weight: float = 0.5  # the votes' share of each target; the image's own label has the rest
+    extra: tuple[Path, ...] = ()  # folders of labelled photos whose faces are added to training
+    extra_repeat: int = 1  # how many times each extra face is added
 
 
 def artifact_paths(output: Path) -> dict[str, Path]:
@@ -199,7 +204,8 @@ def compile_new(config: TrainConfig, labels: tuple[str, ...], steps_per_epoch: i
 def train(config: TrainConfig, splits: tuple[Split, Split] | None = None) -> float:
     """Train per `config` (on `splits` when already loaded from config.data); returns the best validation
     accuracy (that model is in config.output)."""
-    train_split, val_split = splits or load_training_data(config.data)
+    train_split, val_split = splits or load_training_set(config.data, config.votes, config.votes_weight,
+                                                         config.extra, config.extra_repeat)
     print(f"train: {len(train_split)} faces {train_split.counts()}")
     print(f"validation: {len(val_split)} faces {val_split.counts()}")
     steps = -(-len(train_split) // config.batch_size)

@@ -1,0 +1,35 @@
+"""Faces from labelled photos: the detect path's face search and crop, one face per photo.
+
+Full photos in `<emotion>/` folders (a person, not a 48x48 crop) are measured, and may be trained on,
+as detect.py sees them: the largest face the cascade finds, cropped with the detector's margin, then
+the one preprocessing path. Photos where no face is found are returned apart.
+"""
+
+from pathlib import Path
+
+import numpy as np
+
+from moodlens.data import Split, labelled_files
+from moodlens.faces import FaceFinder
+from moodlens.images import read_image
+from moodlens.preprocess import crop_face, to_gray, to_model_input
+
+
+def load_photo_split(folder: Path, labels: tuple[str, ...] | None, finder: FaceFinder, margin: float
+                     ) -> tuple[Split | None, list[Path]]:
+    """The largest face of each photo of `folder/<emotion>/` as a Split (None when no face is found
+    at all), and the photos without a face."""
+    files, y, labels = labelled_files(folder, labels)
+    faces, kept, missed = [], [], []
+    for index, path in enumerate(files):
+        gray = to_gray(read_image(path))
+        boxes = finder.find(gray)
+        if not boxes:
+            missed.append(path)
+            continue
+        largest = max(boxes, key=lambda b: b[2] * b[3])
+        faces.append(to_model_input(crop_face(gray, largest, margin)))
+        kept.append(index)
+    if not faces:
+        return None, missed
+    return Split(np.stack(faces), y[kept], labels, [files[i] for i in kept]), missed

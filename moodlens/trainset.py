@@ -1,0 +1,52 @@
+"""The training set: labelled faces, optionally with annotators' votes as soft targets and faces
+from labelled photos added (see ferplus.py and photos.py)."""
+
+from pathlib import Path
+
+from moodlens.data import Split, joined
+from moodlens.errors import MoodlensError
+
+
+def with_votes(split: Split, votes_csv: Path, weight: float) -> Split:
+    """The faces that have votes, targets mixing their own label and the votes; "not a face" dropped."""
+    from moodlens.ferplus import read_votes, soft_targets
+
+    if split.files is None:
+        raise MoodlensError("--votes needs faces loaded from image files (a data folder, not a CSV)")
+    soft, keep = soft_targets(split.files, split.y, len(split.labels), read_votes(votes_csv, split.labels), weight)
+    if not keep.any():
+        raise MoodlensError(f"{votes_csv}: none of the training files has votes")
+    print(f"votes: {int(keep.sum())} faces with votes, {int((~keep).sum())} without or not a face dropped")
+    split.soft = soft
+    return split.subset(keep)
+
+
+def with_photos(split: Split, folders: list[Path], repeat: int) -> Split:
+    """`split` plus the largest face of every photo in `folders` (each `<emotion>/`), `repeat` times."""
+    from moodlens.detector import DEFAULT_MARGIN
+    from moodlens.faces import FaceFinder
+    from moodlens.photos import load_photo_split
+
+    finder = FaceFinder()
+    for folder in folders:
+        photos, missed = load_photo_split(folder, split.labels, finder, DEFAULT_MARGIN)
+        if photos is None:
+            raise MoodlensError(f"--extra {folder}: no face found in any photo")
+        print(f"extra: {len(photos)} faces from {folder} ({len(missed)} photos without a face), x{repeat}")
+        for _ in range(repeat):
+            split = joined(split, photos)
+    return split
+
+
+def load_training_set(data: Path, votes: Path | None = None, votes_weight: float = 0.5,
+                      extra: tuple[Path, ...] = (), extra_repeat: int = 1) -> tuple[Split, Split]:
+    """(train, validation) from `data` (see `data.load_training_data`), with votes and photo faces
+    added to the training split; validation keeps its own labels."""
+    from moodlens.data import load_training_data
+
+    train, val = load_training_data(data)
+    if votes is not None:
+        train = with_votes(train, votes, votes_weight)
+    if extra:
+        train = with_photos(train, list(extra), extra_repeat)
+    return train, val
