@@ -24,16 +24,22 @@ def read_image(path: Path, flags: int = cv2.IMREAD_COLOR) -> np.ndarray:
 
     Training reads colour too, and turns it gray with `to_gray` as detection does: the decoders'
     own gray conversion differs from it by up to a few levels.
-
-    Any colour, alpha, 16-bit or palette image decodes; libpng's own complaints about a broken file are
-    silenced, the one-line error says it.
     """
     try:
         raw = np.fromfile(path, dtype=np.uint8)
     except OSError as exc:
         raise MoodlensError(f"cannot read image {path}: {exc.strerror}") from None
-    if raw.size and claims_too_many_pixels(raw):
-        raise MoodlensError(f"cannot decode image {path}: larger than {MAX_PIXELS // 10**6} megapixels "
+    return decode_image(raw, str(path), flags)
+
+
+def decode_image(raw: np.ndarray, name: str, flags: int = cv2.IMREAD_COLOR, max_pixels: int = MAX_PIXELS) -> np.ndarray:
+    """Decode an encoded image's bytes (uint8 array), as `read_image` does; MoodlensError names it `name`.
+
+    Any colour, alpha, 16-bit or palette image decodes; libpng's own complaints about a broken file are
+    silenced, the one-line error says it. A header claiming more than `max_pixels` is refused unread.
+    """
+    if raw.size and claims_too_many_pixels(raw, max_pixels):
+        raise MoodlensError(f"cannot decode image {name}: larger than {max_pixels / 10**6:g} megapixels "
                             "(damaged, or too big for a photo)")
     image = None
     if raw.size:
@@ -43,24 +49,24 @@ def read_image(path: Path, flags: int = cv2.IMREAD_COLOR) -> np.ndarray:
             except cv2.error:  # e.g. a header claiming more pixels than OpenCV accepts
                 image = None
     if image is None or image.size == 0:
-        raise MoodlensError(f"cannot decode image {path}: empty, truncated or not an image")
+        raise MoodlensError(f"cannot decode image {name}: empty, truncated or not an image")
     return image
 
 
-def claims_too_many_pixels(raw: np.ndarray) -> bool:
-    """Whether an encoded image's header claims more than MAX_PIXELS; only the header is read.
+def claims_too_many_pixels(raw: np.ndarray, max_pixels: int = MAX_PIXELS) -> bool:
+    """Whether an encoded image's header claims more than `max_pixels`; only the header is read.
 
     OpenCV would decode such a claim (up to a gigapixel) into gigabytes, taking a minute, and
     return a mostly empty picture.
     """
     if raw[:8].tobytes() == PNG_SIGNATURE and raw.size >= 24:  # direct: a bad checksum stops Pillow, not OpenCV
         width, height = struct.unpack(">II", raw[16:24].tobytes())
-        return width * height > MAX_PIXELS
+        return width * height > max_pixels
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # Pillow's own large-image warning
             with Image.open(io.BytesIO(raw.tobytes())) as image:
-                return image.width * image.height > MAX_PIXELS
+                return image.width * image.height > max_pixels
     except Image.DecompressionBombError:  # Pillow's own limit, above ours
         return True
     except Exception:  # a format or a kind of damage Pillow does not read: OpenCV decides
