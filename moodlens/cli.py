@@ -140,7 +140,8 @@ def os_error_text(exc: OSError) -> str:
 
 
 def run(main: Callable[[], None], interrupted_note: str = "") -> None:
-    """Run a command's main: a user error -> `error: <one line>` and exit 2; Ctrl-C or SIGTERM -> exit 130.
+    """Run a command's main: a user error -> `error: <one line>` and exit 2; Ctrl-C or SIGTERM -> exit 130,
+    saying `interrupted: <note>` (the KeyboardInterrupt's own message, else `interrupted_note`).
 
     OSError and MemoryError count as the user's too: a full disk, a file that vanished, a huge input.
     """
@@ -154,8 +155,9 @@ def run(main: Callable[[], None], interrupted_note: str = "") -> None:
         fail(f"{where}{os_error_text(exc)}")
     except MemoryError:
         fail("out of memory (is an input image or video frame huge?)")
-    except KeyboardInterrupt:
-        print(f"interrupted{': ' + interrupted_note if interrupted_note else ''}", file=sys.stderr)
+    except KeyboardInterrupt as exc:
+        note = str(exc) or interrupted_note  # the interrupted code may say what it kept
+        print(f"interrupted{': ' + note if note else ''}", file=sys.stderr)
         sys.exit(EXIT_INTERRUPTED)
 
 

@@ -10,10 +10,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from moodlens.cli import os_error_text
+from moodlens.cli import interrupts_deferred, os_error_text
 from moodlens.detector import DEFAULT_REDETECT, DEFAULT_SMOOTH, EmotionDetector
 from moodlens.errors import MoodlensError
-from moodlens.outputs import ImageOutput, RecordLog, VideoOutput
+from moodlens.outputs import ImageOutput, RecordLog, VideoOutput, check_not_source, interrupted_name
 from moodlens.overlay import draw_detections, draw_fps
 from moodlens.sources import Source
 
@@ -72,7 +72,7 @@ def show(frame: np.ndarray, first: bool) -> None:
     cv2.imshow(WINDOW, frame)
 
 
-def open_output(path: Path | None, source: Source):
+def open_output(path: Path | None, source: Source) -> ImageOutput | VideoOutput | None:
     if path is None:
         return None
     if source.stills:
@@ -80,17 +80,44 @@ def open_output(path: Path | None, source: Source):
     return VideoOutput(path, source.fps)
 
 
+def source_path(source: Source) -> Path | None:
+    """The file or folder a source reads, which no output may write over; None for cameras and streams."""
+    return None if source.live else Path(source.spec)
+
+
+def close_outputs(outputs: list[ImageOutput | VideoOutput | RecordLog], how: str) -> list[Path]:
+    """Close every output (even if one close fails) as `how` says: "complete" renames each into place,
+    "interrupted" keeps each partial file under its `interrupted_name`, "discard" removes them.
+    Ctrl-C and SIGTERM wait until this is done. Returns the partial files kept."""
+    kept: list[Path] = []
+    with interrupts_deferred(), contextlib.ExitStack() as closing:
+        for out in reversed(outputs):  # an ExitStack runs its callbacks last in, first out
+            target = {"complete": out.path, "interrupted": interrupted_name(out.path), "discard": None}[how]
+            closing.callback(lambda out=out, target=target: kept.append(out.close(target)))
+    return [path for path in kept if path is not None and how == "interrupted"]
+
+
+def interrupted_note(kept: list[Path]) -> str:
+    if not kept:
+        return "no partial output kept; earlier files untouched"
+    return f"partial outputs kept as {', '.join(map(str, kept))}; earlier files untouched"
+
+
 def run(detector: EmotionDetector, source: Source, window: bool, output: Path | None = None,
         log: Path | None = None, smooth: float = DEFAULT_SMOOTH, redetect: int = DEFAULT_REDETECT) -> RunSummary:
-    """Process every frame of `source`; returns what it saw. Outputs are finished or removed.
+    """Process every frame of `source`; returns what it saw. Outputs are finished or removed; on Ctrl-C or
+    SIGTERM they are kept under `interrupted_name`s (named in the KeyboardInterrupt) and earlier files stay.
 
     Photos are each searched in full; video frames go through a FaceStream (tracking, smoothing).
     """
+    for path, what in ((output, "output"), (log, "log")):
+        if path is not None:
+            check_not_source(path, source_path(source), what)
     summary, rate = RunSummary(), FrameRate()
     process = detector.detect if source.stills else detector.stream(smooth, redetect).process
     writer = open_output(output, source)
     records = RecordLog(log, detector.labels) if log else None
-    keep = True
+    outputs = [out for out in (writer, records) if out]
     start = time.perf_counter()
     try:
         for frame in source.frames():
@@ -98,13 +125,13 @@ def run(detector: EmotionDetector, source: Source, window: bool, output: Path | 
             summary.frames += 1
             summary.faces += len(detections)
             summary.frames_with_face += bool(detections)
-            if records:
-                records.write(frame.name, frame.index, frame.timestamp, detections)
             draw_detections(frame.image, detections)
             if not source.stills:
                 draw_fps(frame.image, rate.tick())
             if writer:
                 writer.write(frame.image, frame.name)
+            if records:  # after the frame is written: an interrupted log never runs ahead of its video
+                records.write(frame.name, frame.index, frame.timestamp, detections)
             if window:
                 show(frame.image, first=summary.frames == 1)
                 if cv2.waitKey(0 if source.stills else 1) & 0xFF in QUIT_KEYS:
@@ -112,14 +139,16 @@ def run(detector: EmotionDetector, source: Source, window: bool, output: Path | 
                 if cv2.getWindowProperty(WINDOW, cv2.WND_PROP_VISIBLE) < 1:
                     break  # the user closed the window
     except OSError as exc:
-        keep = False
+        close_outputs(outputs, "discard")
         raise MoodlensError(f"cannot write {exc.filename or 'output'}: {os_error_text(exc)}") from None
+    except KeyboardInterrupt:
+        raise KeyboardInterrupt(interrupted_note(close_outputs(outputs, "interrupted"))) from None
+    except BaseException:  # e.g. a stream that stopped delivering: what was recorded up to then is kept
+        close_outputs(outputs, "complete")
+        raise
     finally:
         summary.seconds = time.perf_counter() - start
-        with contextlib.ExitStack() as closing:  # every output is closed even if one close fails
-            for done in (records, writer):
-                if done:
-                    closing.callback(done.close, keep=keep)
         if window:
             cv2.destroyAllWindows()
+    close_outputs(outputs, "complete")
     return summary

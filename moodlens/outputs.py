@@ -1,7 +1,8 @@
 """Files a detection run writes: the per-face log and the annotated video or images.
 
 Each file is written under a temporary name and renamed when complete, so a failed run never
-leaves a half-written file where the user expects a finished one.
+leaves a half-written file where the user expects a finished one. An interrupted run keeps what it
+wrote under a name that says so (`interrupted_name`), leaving a complete earlier file untouched.
 """
 
 import csv
@@ -33,6 +34,22 @@ def check_writable(path: Path, what: str, is_folder: bool = False) -> None:
         raise MoodlensError(f"cannot write {what} {path}: folder {folder} is not writable")
     if not is_folder and path.exists() and not path.is_file():
         raise MoodlensError(f"cannot write {what} {path}: it exists and is not a regular file")
+
+
+def interrupted_name(path: Path) -> Path:
+    """Where an interrupted run keeps a partial file: annotated.mp4 -> annotated.interrupted.mp4."""
+    return path.with_name(f"{path.stem}.interrupted{path.suffix}")
+
+
+def check_not_source(path: Path, source: Path | None, what: str) -> None:
+    """Refuse an output that is the source itself (photo, video or folder), or whose interrupted
+    name would be: symlinks and `..` are resolved on both sides, so no spelling writes over the input."""
+    if source is None:
+        return
+    for name in (path, interrupted_name(path)):
+        if name.resolve() == source.resolve():
+            raise MoodlensError(f"cannot write {what} {path}: it is the source {source} "
+                                "(choose another name; the input is never written over)")
 
 
 def named(exc: OSError, path: Path) -> OSError:
@@ -81,7 +98,7 @@ class RecordLog:
             self.file: IO[str] = open(self.tmp, "w", newline="")
         except OSError as exc:
             raise MoodlensError(f"cannot write log {self.path}: {exc.strerror}") from None
-        self.frames = 0
+        self.frames_logged = 0
         self.csv = None
         if self.format == ".csv":
             self.csv = csv.writer(self.file)
@@ -99,17 +116,21 @@ class RecordLog:
                     self.file.write(json.dumps(face_record(source, frame, timestamp, d)) + "\n")
         except OSError as exc:
             raise named(exc, self.path) from None
-        self.frames += 1
+        self.frames_logged += 1
 
-    def close(self, keep: bool = True) -> None:
-        """Finish the file (rename into place) or, with keep=False or no frame seen, remove what was written."""
+    def close(self, target: Path | None) -> Path | None:
+        """Finish the file and rename it to `target` (the log's path, or `interrupted_name` of it); with
+        None, or no frame seen, remove what was written. Returns where the log now is, if anywhere."""
         try:
             self.file.close()  # the last buffered records reach the disk here
-            if keep and self.frames:
-                os.replace(self.tmp, self.path)
+            if target is None or not self.frames_logged:
+                return None
+            os.replace(self.tmp, target)
+            return target
         except OSError as exc:
-            if keep:  # when discarding the log, a failed flush is no news
-                raise MoodlensError(f"cannot write log {self.path}: {exc.strerror or exc}") from None
+            if target is None:  # when discarding the log, a failed flush is no news
+                return None
+            raise MoodlensError(f"cannot write log {self.path}: {exc.strerror or exc}") from None
         finally:
             self.tmp.unlink(missing_ok=True)
 
@@ -126,7 +147,7 @@ class VideoOutput:
         self.fourcc = cv2.VideoWriter_fourcc(*codec)
         self.tmp = temporary_name(self.path)
         self.writer: cv2.VideoWriter | None = None
-        self.frames = 0
+        self.frames_written = 0
 
     def write(self, frame: np.ndarray, name: str = "") -> None:
         """Append a frame; `name` (the source frame's) is not needed in a video, only in ImageOutput."""
@@ -135,17 +156,20 @@ class VideoOutput:
             if not self.writer.isOpened():
                 raise MoodlensError(f"cannot write video {self.path}")
         self.writer.write(frame)
-        self.frames += 1
+        self.frames_written += 1
 
-    def close(self, keep: bool = True) -> None:
-        """Finish the video (rename into place) or, with keep=False or when it came out incomplete, remove it."""
+    def close(self, target: Path | None) -> Path | None:
+        """Finish the video and rename it to `target` (its path, or `interrupted_name` of it); with None
+        or no frame written, remove it. An incomplete video is removed and reported. Returns where it is."""
         if self.writer is not None:
             self.writer.release()
         try:
-            if keep and self.frames:
-                if not video_complete(self.tmp, self.frames):
-                    raise MoodlensError(f"cannot write video {self.path}: it came out incomplete (disk full?)")
-                os.replace(self.tmp, self.path)
+            if target is None or not self.frames_written:
+                return None
+            if not video_complete(self.tmp, self.frames_written):
+                raise MoodlensError(f"cannot write video {self.path}: it came out incomplete (disk full?)")
+            os.replace(self.tmp, target)
+            return target
         finally:
             self.tmp.unlink(missing_ok=True)
 
@@ -164,7 +188,6 @@ class ImageOutput:
             if self.path.suffix.lower() not in (".jpg", ".jpeg", ".png", ".bmp", ".webp"):
                 raise MoodlensError(f"--output {path}: expected an image name (.jpg, .png, ...)")
             check_writable(self.path, "image")
-        self.frames = 0
 
     def write(self, frame: np.ndarray, name: str) -> None:
         target = self.path / name if self.folder else self.path
@@ -176,7 +199,7 @@ class ImageOutput:
                 tmp.write_bytes(encoded.tobytes())
         except OSError as exc:
             raise named(exc, target) from None
-        self.frames += 1
 
-    def close(self, keep: bool = True) -> None:
-        """Each image is complete once written; nothing is pending."""
+    def close(self, target: Path | None) -> Path | None:
+        """Each image is complete once written and stays: nothing is pending, nothing is partial."""
+        return None
