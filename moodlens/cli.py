@@ -7,6 +7,7 @@ import importlib.machinery
 import os
 import signal
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from types import ModuleType
 
@@ -116,7 +117,13 @@ def _raise_interrupt(signum: int, frame: object) -> None:
 @contextlib.contextmanager
 def interrupts_deferred() -> Iterator[None]:
     """Hold Ctrl-C and SIGTERM until the block ends, then raise KeyboardInterrupt: raised inside C
-    extensions (matplotlib's drawing), an interrupt can come out as an unrelated TypeError."""
+    extensions (matplotlib's drawing), an interrupt can come out as an unrelated TypeError.
+
+    Off the main thread (the web server's video jobs) there is nothing to hold: Python delivers
+    signals to the main thread only, and only it may set their handlers."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
     received: list[int] = []
     kept = {sig: signal.signal(sig, lambda signum, frame: received.append(signum))
             for sig in (signal.SIGINT, signal.SIGTERM)}
