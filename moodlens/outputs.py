@@ -18,7 +18,7 @@ from moodlens.detector import Detection
 from moodlens.errors import MoodlensError
 from moodlens.files import replaced, temporary_name
 
-VIDEO_CODECS = {".mp4": "mp4v", ".avi": "MJPG", ".mkv": "MJPG"}
+VIDEO_CODECS = {".mp4": "mp4v", ".avi": "MJPG", ".mkv": "MJPG", ".webm": "VP80"}  # browsers play only WebM of these
 
 
 def check_writable(path: Path, what: str, is_folder: bool = False) -> None:
@@ -136,7 +136,7 @@ class RecordLog:
 
 
 class VideoOutput:
-    """The annotated frames as a video file (.mp4, .avi or .mkv), opened on the first frame."""
+    """The annotated frames as a video file (.mp4, .avi, .mkv or .webm), opened on the first frame."""
 
     def __init__(self, path: Path, fps: float):
         self.path, self.fps = Path(path), fps or 30.0
