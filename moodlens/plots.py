@@ -10,6 +10,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from moodlens.files import replaced  # noqa: E402
+from moodlens.overlay import COLORS  # noqa: E402
 
 
 def save_figure(fig: plt.Figure, path: Path) -> None:
@@ -52,4 +53,25 @@ def plot_confusion(confusion: np.ndarray, labels: tuple[str, ...], out: Path) ->
         for j in range(len(labels)):
             color = "white" if recall[i, j] > 0.5 else "black"
             ax.text(j, i, str(confusion[i, j]), ha="center", va="center", color=color, fontsize=8)
+    save_figure(fig, out)
+
+
+def plot_emotions_over_time(records: list[dict], labels: tuple[str, ...], title: str, out: Path) -> None:
+    """Each emotion's score over a video's time, averaged over the faces of each analysed frame."""
+    frames: dict[float, list[dict]] = {}
+    for r in records:
+        frames.setdefault(r["time"], []).append(r["scores"])
+    times = sorted(frames)
+    fig, ax = plt.subplots(figsize=(10, 4))
+    for label in labels:
+        mean = [np.mean([s[label] for s in frames[t]]) for t in times]
+        ax.plot(times, mean, label=label, color=np.array(COLORS[label][::-1]) / 255, linewidth=1.2)
+    if not times:
+        ax.text(0.5, 0.5, "no face found", transform=ax.transAxes, ha="center", va="center")
+    ax.set_ylim(0, 1)
+    ax.set_xlabel("time (s)")
+    ax.set_ylabel("score (mean over the frame's faces)")
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1))
     save_figure(fig, out)

@@ -1,0 +1,176 @@
+"""Batch analysis: every face of many videos and photos, one record per face per analysed frame.
+
+The records are those of detect.py's JSON log (`outputs.face_record`) plus the file's path. Each
+file is analysed whole by one worker (a video's faces are tracked from frame to frame, so it
+cannot be split), and its records are written atomically to its own part file in a work folder
+beside the output. A run that is interrupted or crashes loses at most the files in progress: the
+same command again skips the files whose part is there (made with the same settings) and, at the
+end, merges the parts into the output and removes the work folder.
+"""
+
+import dataclasses
+import hashlib
+import json
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+
+from moodlens.commands.options import DetectorSpec
+from moodlens.compiled import file_digest
+from moodlens.detector import EmotionDetector
+from moodlens.errors import MoodlensError
+from moodlens.files import replaced
+from moodlens.images import IMAGE_SUFFIXES
+from moodlens.outputs import face_record
+from moodlens.sources import Source
+
+VIDEO_SUFFIXES = frozenset({".mp4", ".avi", ".mkv", ".mov", ".m4v", ".webm", ".mpg", ".mpeg", ".wmv", ".flv"})
+LIST_SUFFIX = ".txt"  # a source ending in .txt lists files, one a line
+PROGRESS_EVERY_S = 0.5  # how often a worker says how far into a file it is
+
+Progress = Callable[[int], None]  # called with the frames of the current file read so far
+
+
+@dataclass(frozen=True)
+class FrameChoice:
+    """Which frames are analysed and how a video's faces are followed."""
+
+    every: int = 1  # analyse frames 0, every, 2 * every, ...
+    smooth: float = 0.8
+    redetect: int = 5
+
+
+@dataclass
+class FileResult:
+    """One file's records, or why it could not be analysed (`error`)."""
+
+    path: str
+    kind: str = ""  # video or image
+    frames: int = 0  # frames analysed
+    duration: float = 0.0  # seconds of video (0 for a photo)
+    seconds: float = 0.0  # time the analysis took
+    records: list[dict] = field(default_factory=list)
+    error: str = ""
+
+
+def media_files(folder: Path) -> list[Path]:
+    """The videos and images anywhere under `folder`, in name order; hidden files and folders skipped."""
+    found = [p for p in folder.rglob("*") if p.suffix.lower() in VIDEO_SUFFIXES | IMAGE_SUFFIXES
+             and p.is_file() and not any(part.startswith(".") for part in p.relative_to(folder).parts)]
+    return sorted(found)
+
+
+def listed_files(list_file: Path) -> list[Path]:
+    """The files a list file names, one a line; blank lines and # comments skipped; relative to its folder."""
+    try:
+        lines = list_file.read_text().splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise MoodlensError(f"cannot read list file {list_file}: {exc}") from None
+    return [list_file.parent / line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#")]
+
+
+def find_files(sources: list[str]) -> list[Path]:
+    """Every file to analyse: folders walked recursively, list files read, files as given; each once.
+
+    A named source that does not exist is the user's error; a missing file inside a list is only a
+    bad file, reported when its turn comes.
+    """
+    files: list[Path] = []
+    for spec in sources:
+        path = Path(spec)
+        if path.is_dir():
+            files += media_files(path)
+        elif not path.exists():
+            raise MoodlensError(f"source {spec} not found (expected a video, image, folder or .txt list)")
+        elif path.suffix.lower() == LIST_SUFFIX:
+            files += listed_files(path)
+        else:
+            files.append(path)
+    return list(dict.fromkeys(files))
+
+
+def frames_in(path: Path) -> int:
+    """A file's frame count as its header says (1 for a photo, 0 when unknown): for the progress bar."""
+    if path.suffix.lower() in IMAGE_SUFFIXES:
+        return 1
+    capture = cv2.VideoCapture(str(path))
+    try:
+        return max(int(capture.get(cv2.CAP_PROP_FRAME_COUNT)), 0) if capture.isOpened() else 0
+    finally:
+        capture.release()
+
+
+def analyze_file(detector: EmotionDetector, path: str, choice: FrameChoice, progress: Progress) -> FileResult:
+    """Every face of every chosen frame of one video or photo; a bad file gives a result with `error`."""
+    start = time.perf_counter()
+    result = FileResult(path)
+    try:
+        source = Source(path)
+        if source.kind not in ("video", "image"):
+            raise MoodlensError(f"{path}: not a video or image file")
+        result.kind = source.kind
+        process = detector.detect if source.stills else detector.stream(choice.smooth, choice.redetect).process
+        said, read = time.monotonic(), 0
+        try:
+            for frame in source.frames():
+                read = frame.index + 1
+                if frame.index % choice.every == 0:
+                    result.frames += 1
+                    result.records += [{"path": path, **face_record(frame.name, frame.index, frame.timestamp, d)}
+                                       for d in process(frame.image)]
+                if time.monotonic() - said > PROGRESS_EVERY_S:
+                    progress(read)
+                    said = time.monotonic()
+        finally:
+            source.close()
+        result.duration = read / source.fps if source.fps else 0.0
+    except MoodlensError as exc:
+        result.error = str(exc)
+    except (OSError, cv2.error, MemoryError) as exc:  # a decoder's failure on one file must not stop the batch
+        result.error = f"{path}: {type(exc).__name__}: {exc}"
+    result.seconds = time.perf_counter() - start
+    return result
+
+
+def settings_of(spec: DetectorSpec, choice: FrameChoice) -> dict:
+    """What a part file was made with; a part made otherwise (another model, --every...) is redone."""
+    detector = dataclasses.asdict(spec)
+    detector["model"] = file_digest(spec.model)  # the content, not the name: a retrained model redoes all
+    detector["cascade"] = str(spec.cascade) if spec.cascade else None
+    detector.pop("threads")  # how fast, not what comes out
+    return json.loads(json.dumps({"detector": detector, "frames": dataclasses.asdict(choice)}))
+
+
+class WorkFolder:
+    """`<output>.parts/`: one JSON part per finished file, named after the file and a hash of its path."""
+
+    def __init__(self, output: Path, settings: dict):
+        self.path = output.with_name(output.name + ".parts")
+        self.settings = settings
+
+    def part(self, file: str) -> Path:
+        digest = hashlib.sha1(str(Path(file).resolve()).encode()).hexdigest()[:12]
+        return self.path / f"{Path(file).name}-{digest}.json"
+
+    def load(self, file: str) -> FileResult | None:
+        """The finished result of `file` from an earlier run with the same settings, if any."""
+        try:
+            saved = json.loads(self.part(file).read_text())
+        except (OSError, ValueError):
+            return None
+        if saved.get("settings") != self.settings:
+            return None
+        return FileResult(**saved["result"])
+
+    def save(self, result: FileResult) -> None:
+        """Write one file's result whole or not at all."""
+        self.path.mkdir(exist_ok=True)
+        with replaced(self.part(result.path)) as tmp:
+            tmp.write_text(json.dumps({"settings": self.settings, "result": dataclasses.asdict(result)}))
+
+    def remove(self) -> None:
+        shutil.rmtree(self.path, ignore_errors=True)

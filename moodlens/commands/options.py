@@ -1,0 +1,88 @@
+"""Options shared by the commands that detect faces (detect, analyze), and the detector they describe."""
+
+import argparse
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from moodlens import cli
+from moodlens.classifier import DEFAULT_TTA
+from moodlens.detector import DEFAULT_MARGIN, DEFAULT_REDETECT, DEFAULT_SMOOTH, EmotionDetector
+from moodlens.faces import CascadeParams
+
+MODEL_NAME = "model_file.h5"
+# The committed model, inside the package (in a checkout a symlink to the top-level file; a wheel holds a copy).
+SHIPPED_MODEL = Path(__file__).resolve().parents[1] / MODEL_NAME
+
+
+def default_model() -> Path:
+    """model_file.h5 in the current folder (what train.py writes by default), else the shipped model."""
+    local = Path(MODEL_NAME)
+    return local if local.is_file() else SHIPPED_MODEL
+
+
+def smoothing(text: str) -> float:
+    """argparse type: a smoothing factor from 0 to below 1."""
+    value = cli.fraction(text)
+    if value >= 1:
+        raise argparse.ArgumentTypeError(f"expected a value from 0 to below 1, received {value}")
+    return value
+
+
+@dataclass(frozen=True)
+class DetectorSpec:
+    """Everything needed to build an EmotionDetector; small and picklable, so worker processes and Ray
+    actors each build their own from it."""
+
+    model: Path
+    cascade: Path | None = None
+    params: CascadeParams = field(default_factory=CascadeParams)
+    margin: float = DEFAULT_MARGIN
+    threshold: float = 0.0
+    tta: bool = DEFAULT_TTA
+    backend: str = "tflite"
+    threads: int | None = None
+
+    def build(self) -> EmotionDetector:
+        return EmotionDetector(self.model, self.cascade, self.params, margin=self.margin, threshold=self.threshold,
+                               tta=self.tta, backend=self.backend, threads=self.threads)
+
+
+def add_detector_options(p: argparse.ArgumentParser) -> None:
+    """The model, face-search, labelling and video-smoothing options."""
+    p.add_argument("--model", type=Path, default=None,
+                   help=f"model file (default: {MODEL_NAME} in the current folder, else the one shipped with moodlens)")
+    p.add_argument("--cascade", type=Path, help="Haar cascade XML (default: OpenCV's frontal face cascade)")
+    p.add_argument("--scale-factor", type=float, default=1.1, help="cascade image pyramid step (> 1)")
+    p.add_argument("--min-neighbors", type=int, default=5, help="cascade votes a face needs (>= 0)")
+    p.add_argument("--min-size", type=cli.positive_int, default=30, help="smallest face side in pixels")
+    p.add_argument("--min-face", type=cli.fraction, default=0.06,
+                   help="smallest face side as a fraction of the frame's shorter side (default 0.06)")
+    p.add_argument("--no-check", action="store_true",
+                   help="keep every cascade candidate (no second-cascade check against phantom faces)")
+    p.add_argument("--smooth", type=smoothing, default=DEFAULT_SMOOTH,
+                   help=f"label smoothing over video frames, 0 (off) to below 1 (default {DEFAULT_SMOOTH})")
+    p.add_argument("--redetect", type=cli.positive_int, default=DEFAULT_REDETECT,
+                   help=f"search whole video frames every N frames, follow known faces in between "
+                        f"(default {DEFAULT_REDETECT})")
+    p.add_argument("--threshold", type=cli.fraction, default=0.4,
+                   help="below this top probability a face is labelled uncertain (default 0.4, 0 never)")
+    p.add_argument("--margin", type=cli.fraction, default=None,
+                   help="border added around each face box before classifying, as a fraction of its size")
+    p.add_argument("--tta", action=argparse.BooleanOptionalAction, default=DEFAULT_TTA,
+                   help="also classify the mirrored face and average (default on: +1 point on FER2013 test)")
+
+
+def check_detector_options(p: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Refuse values argparse's types cannot (they depend on the option)."""
+    if args.scale_factor <= 1:
+        p.error(f"--scale-factor: expected a value above 1, received {args.scale_factor}")
+    if args.min_neighbors < 0:
+        p.error(f"--min-neighbors: expected 0 or more, received {args.min_neighbors}")
+
+
+def detector_spec(args: argparse.Namespace, backend: str = "tflite", threads: int | None = None) -> DetectorSpec:
+    """The detector the parsed options describe."""
+    params = CascadeParams(args.scale_factor, args.min_neighbors, args.min_size, args.min_face, not args.no_check)
+    return DetectorSpec(args.model or default_model(), args.cascade, params,
+                        DEFAULT_MARGIN if args.margin is None else args.margin, args.threshold, args.tta,
+                        backend, threads)

@@ -1,0 +1,88 @@
+"""Tables of face records by the output's extension: Parquet (pyarrow), CSV or JSON lines; and the
+per-file summary (how often each emotion was seen in each file).
+
+JSON lines keep detect.py's nested record (box as a list, scores as an object); CSV and Parquet are
+flat like detect.py's CSV log: x, y, w, h and one column per emotion's score. Every file is
+written under a temporary name and renamed when complete.
+"""
+
+import csv
+import json
+from collections import Counter
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from moodlens.detector import UNCERTAIN
+from moodlens.errors import MoodlensError
+from moodlens.files import replaced
+
+if TYPE_CHECKING:
+    import pyarrow
+
+FORMATS = (".parquet", ".csv", ".jsonl")
+RECORD_COLUMNS = ("path", "source", "frame", "time", "track", "x", "y", "w", "h", "emotion", "confidence")
+
+
+def check_format(path: Path) -> None:
+    if path.suffix.lower() not in FORMATS:
+        raise MoodlensError(f"--output {path}: expected a name ending in {', '.join(FORMATS)}")
+
+
+def flat(record: dict, labels: tuple[str, ...]) -> dict:
+    """A nested face record as one flat row: the box's four numbers and each label's score as columns."""
+    x, y, w, h = record["box"]
+    row = {k: record[k] for k in RECORD_COLUMNS if k in record}
+    row.update(x=x, y=y, w=w, h=h)
+    row.update((label, record["scores"][label]) for label in labels)
+    return {k: row[k] for k in (*RECORD_COLUMNS, *labels)}
+
+
+def write_csv(rows: list[dict], columns: list[str], path: Path) -> None:
+    """Flat rows as CSV with a header, written whole or not at all."""
+    with replaced(path) as tmp, open(tmp, "w", newline="") as f:
+        writer = csv.DictWriter(f, columns)
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def parquet_schema(labels: tuple[str, ...]) -> "pyarrow.Schema":
+    import pyarrow as pa
+
+    ints = ("frame", "track", "x", "y", "w", "h")
+    floats = ("time", "confidence", *labels)
+    return pa.schema([(c, pa.int64() if c in ints else pa.float64() if c in floats else pa.string())
+                      for c in (*RECORD_COLUMNS, *labels)])
+
+
+def write_records(records: list[dict], labels: tuple[str, ...], path: Path) -> None:
+    """The face records at `path`, in the format its extension names: nested for JSON lines, flat otherwise."""
+    suffix = path.suffix.lower()
+    if suffix == ".jsonl":
+        with replaced(path) as tmp:
+            tmp.write_text("".join(json.dumps(r) + "\n" for r in records))
+        return
+    rows = [flat(r, labels) for r in records]
+    if suffix == ".csv":
+        write_csv(rows, [*RECORD_COLUMNS, *labels], path)
+        return
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.Table.from_pylist(rows, schema=parquet_schema(labels))
+    with replaced(path) as tmp:
+        pq.write_table(table, tmp)
+
+
+def summary_row(path: str, kind: str, frames: int, duration: float, records: list[dict], error: str,
+                labels: tuple[str, ...]) -> dict:
+    """One file at a glance: frames analysed, faces, and the share of its faces showing each emotion."""
+    counts = Counter(r["emotion"] for r in records)
+    faces = len(records)
+    shares = {f"share_{e}": round(counts[e] / faces, 4) if faces else 0.0 for e in (*labels, UNCERTAIN)}
+    return {"path": path, "kind": kind, "frames": frames, "frames_with_face": len({r["frame"] for r in records}),
+            "faces": faces, "duration_s": round(duration, 3), **shares, "error": error}
+
+
+def summary_path(output: Path) -> Path:
+    """faces.parquet -> faces.summary.csv: one row per file, readable anywhere."""
+    return output.with_name(f"{output.stem}.summary.csv")
