@@ -727,7 +727,7 @@ def main() -> None:
         print(f"warning: load average {machine['load_average_at_start'][0]:.2f}: the machine is busy, "
               "figures are not reliable")
     results: dict = {
-        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "quick": args.quick,
         "model": str(model),
         "settings": asdict(settings),
