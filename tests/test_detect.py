@@ -174,3 +174,23 @@ def test_folder_csv_log_has_a_header_and_one_row_per_face(folder: Detected, medi
 
 def test_folder_run_leaves_no_temporary_files(folder: Detected) -> None:
     assert sorted(p.name for p in folder.folder.iterdir()) == ["annotated", "faces.csv"]
+
+
+# --- the committed model: label order end to end ----------------------------------------------------------
+
+
+def test_committed_model_calls_broad_smiles_happy(run_script, media: Path, tmp_path: Path) -> None:
+    """detect.py's own path (face search, crop, TFLite, the label names in the log) with the committed model:
+    a label-order mix-up between training and detection would name these smiles anything but happy.
+    Measured: Obama 92 %, Rose Leslie (the left face of fr_kit_with_rose) 91 %."""
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for name in ("fr_obama.jpg", "fr_kit_with_rose.jpg"):
+        shutil.copy(media / name, photos / name)
+    run = run_script("detect.py", "--source", photos, "--no-window", "--log", tmp_path / "faces.jsonl")
+    assert run.returncode == 0, run.stderr[-3000:]
+    records = jsonl(tmp_path / "faces.jsonl")
+    (obama,) = [r for r in records if r["source"] == "fr_obama.jpg"]
+    rose = min((r for r in records if r["source"] == "fr_kit_with_rose.jpg"), key=lambda r: r["box"][0])
+    for smile in (obama, rose):
+        assert smile["emotion"] == "happy" and smile["confidence"] >= 0.6, smile
