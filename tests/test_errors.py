@@ -10,6 +10,7 @@ libraries could print to stderr, or where signals and process limits are the poi
 processes (`run_script`). Kinds are numbered as in the README's "Errors and what they mean".
 """
 
+import csv
 import errno
 import json
 import os
@@ -627,8 +628,9 @@ def assert_resumes(data: Path, output: Path, done: int) -> None:
     outcome = train(data, output, "--resume", "--epochs", done + 1)
     assert outcome.code == 0, outcome.stderr
     assert f"resuming after epoch {done}" in outcome.stdout
-    history = Path(f"{output.with_suffix('')}.history.csv").read_text().splitlines()
-    assert len(history) >= done + 2  # header, the epochs before, the resumed one
+    with open(f"{output.with_suffix('')}.history.csv", newline="") as f:
+        epochs = [int(row["epoch"]) for row in csv.DictReader(f)]
+    assert epochs == list(range(done + 1))  # each epoch once: the ones before, then the resumed one
     assert not Path(f"{output.with_suffix('')}.ckpt").exists()
     load_model(output)
 
