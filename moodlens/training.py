@@ -137,6 +137,19 @@ class Checkpointer(keras.callbacks.Callback):
         shutil.rmtree(old, ignore_errors=True)
 
 
+class WeightAverage(keras.callbacks.SwapEMAWeights):
+    """Puts the moving average of the weights in the model from each epoch's end (so validation, the
+    best model and the checkpoint get it) to the next epoch's start (training goes on from the raw ones).
+
+    A checkpoint is therefore saved with the average in the model and the raw weights in the
+    optimizer: a resumed run starts swapped, and swaps back before its first epoch.
+    """
+
+    def __init__(self, resumed: bool):
+        super().__init__(swap_on_epoch=True)
+        self._ema_weights_in_model = resumed
+
+
 def checkpoint_folders(output: Path) -> tuple[Path, Path, Path]:
     """The checkpoint folder, its temporary twin while written, and the previous one while replaced."""
     final = artifact_paths(output)["checkpoint"]
@@ -219,10 +232,7 @@ def train(config: TrainConfig, splits: tuple[Split, Split] | None = None) -> flo
             model, initial_epoch, best = compile_new(config, train_split.labels, steps), 0, -1.0
     paths = artifact_paths(config.output)
     checkpointer = Checkpointer(config, train_split.labels, best)
-    # With a weight average, validation and every callback after the swap see the averaged weights, so
-    # the best model saved is the average. The checkpoint holds them too: a resumed run goes on from the
-    # average, which at the small rates where averaging pays is a few updates away from the raw weights.
-    averaging = [keras.callbacks.SwapEMAWeights(swap_on_epoch=True)] if model.optimizer.use_ema else []
+    averaging = [WeightAverage(resumed=config.resume)] if model.optimizer.use_ema else []
     model.fit(
         make_dataset(train_split, config.batch_size, training=True, seed=config.seed),
         validation_data=make_dataset(val_split, config.batch_size, training=False),

@@ -146,3 +146,36 @@ def test_mirrored_strategy_trains_over_two_logical_cpu_devices(tiny_data: Path, 
     assert run.returncode == 0, run.stderr[-3000:]
     assert "strategy MirroredStrategy 2" in run.stdout
     assert load_model(output)[1] == EMOTIONS
+
+
+def test_a_resumed_weight_average_run_trains_on_from_the_raw_weights(tiny_data: Path, tmp_path: Path) -> None:
+    # One epoch of five with a weight average, checkpointed as train() does, then interrupted; resumed: at the
+    # start of its next epoch the model must hold the raw weights again, not the average it was saved with.
+    import keras
+    import numpy as np
+
+    from moodlens.data import load_training_data
+    from moodlens.pipeline import make_dataset
+    from moodlens.training import Checkpointer, TrainConfig, WeightAverage, artifact_paths, compile_new, restore
+
+    config = TrainConfig(data=tiny_data, output=tmp_path / "m.h5", arch="seed", batch_size=16, learning_rate=1e-2,
+                         schedule="constant", ema=0.9)
+    train, val = load_training_data(tiny_data)
+    model = compile_new(config, train.labels, steps_per_epoch=7)
+    batches = make_dataset(train, 16, training=True, seed=1)
+    history = keras.callbacks.CSVLogger(artifact_paths(config.output)["history"])
+    interrupt = keras.callbacks.LambdaCallback(on_epoch_end=lambda *_: setattr(model, "stop_training", True))
+    model.fit(batches, epochs=5, verbose=0, validation_data=make_dataset(val, 16, training=False),
+              callbacks=[WeightAverage(resumed=False), history, Checkpointer(config, train.labels, 1.0), interrupt])
+    resumed, epochs_done, _ = restore(config)
+    average = [np.array(v) for v in resumed.trainable_variables]  # the checkpoint holds the average...
+    raw = [np.array(v) for v in resumed.optimizer._model_variables_moving_average]  # ...and the raw weights
+    assert max(np.abs(r - a).max() for r, a in zip(raw, average)) > 1e-3
+    seen = []
+    record = keras.callbacks.LambdaCallback(
+        on_epoch_begin=lambda *_: seen.append([np.array(v) for v in resumed.trainable_variables]))
+    resumed.optimizer.learning_rate.assign(0.0)
+    resumed.fit(batches, epochs=epochs_done + 1, initial_epoch=epochs_done,
+                callbacks=[WeightAverage(resumed=True), record], verbose=0)
+    for start, r in zip(seen[0], raw):
+        np.testing.assert_allclose(start, r, atol=1e-6)
