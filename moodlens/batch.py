@@ -17,6 +17,8 @@ from moodlens.tables import summary_path, summary_row, write_csv, write_records
 
 
 class Engine(Protocol):
+    description: str  # what runs the batch, said once at the start
+
     def results(self, files: list[str], on_progress: Callable[[str, int], None]) -> Iterator[FileResult]: ...
 
     def close(self) -> None: ...
@@ -83,6 +85,7 @@ def run_batch(files: list[str], work: WorkFolder, start_engine: Callable[[], Eng
     if todo:
         progress = FrameProgress(todo)
         engine = start_engine()
+        progress.say(engine.description)
         try:
             for result in engine.results(todo, progress.advance):
                 if result.error:

@@ -62,6 +62,7 @@ class LocalEngine:
         self.context = multiprocessing.get_context("spawn")
         self.spec, self.choice = spec, choice
         self.workers = [self.start_worker() for _ in range(workers)]
+        self.description = f"local engine: {workers} worker process(es)"
 
     def start_worker(self) -> LocalWorker:
         ours, theirs = self.context.Pipe()
@@ -158,6 +159,8 @@ class RayEngine:
         self.queue = Queue(actor_options={"num_cpus": 0})
         actor = ray.remote(num_cpus=1)(ReportingAnalyzer)
         self.actors = [actor.remote(spec, choice, self.queue) for _ in range(count)]
+        nodes = sum(node["Alive"] for node in ray.nodes())
+        self.description = f"ray engine: {count} actor(s) on {nodes} node(s)"
 
     def results(self, files: list[str], on_progress: OnProgress) -> Iterator[FileResult]:
         todo, idle, running = deque(files), list(self.actors), {}
