@@ -10,15 +10,15 @@ from pathlib import Path
 import numpy as np
 
 from moodlens.data import Split, labelled_files
+from moodlens.errors import MoodlensError
 from moodlens.faces import FaceFinder
 from moodlens.images import read_image
 from moodlens.preprocess import crop_face, to_gray, to_model_input
 
 
 def load_photo_split(folder: Path, labels: tuple[str, ...] | None, finder: FaceFinder, margin: float
-                     ) -> tuple[Split | None, list[Path]]:
-    """The largest face of each photo of `folder/<emotion>/` as a Split (None when no face is found
-    at all), and the photos without a face."""
+                     ) -> tuple[Split, list[Path]]:
+    """The largest face of each photo of `folder/<emotion>/` as a Split, and the photos without a face."""
     files, y, labels = labelled_files(folder, labels)
     faces, kept, missed = [], [], []
     for index, path in enumerate(files):
@@ -31,5 +31,5 @@ def load_photo_split(folder: Path, labels: tuple[str, ...] | None, finder: FaceF
         faces.append(to_model_input(crop_face(gray, largest, margin)))
         kept.append(index)
     if not faces:
-        return None, missed
+        raise MoodlensError(f"{folder}: no face found in any of its {len(files)} photos")
     return Split(np.stack(faces), y[kept], labels, [files[i] for i in kept]), missed

@@ -30,8 +30,6 @@ def with_photos(split: Split, folders: list[Path], repeat: int) -> Split:
     finder = FaceFinder()
     for folder in folders:
         photos, missed = load_photo_split(folder, split.labels, finder, DEFAULT_MARGIN)
-        if photos is None:
-            raise MoodlensError(f"--extra {folder}: no face found in any photo")
         print(f"extra: {len(photos)} faces from {folder} ({len(missed)} photos without a face), x{repeat}")
         for _ in range(repeat):
             split = joined(split, photos)

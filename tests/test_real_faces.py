@@ -1,0 +1,100 @@
+"""Real faces: annotators' votes as training targets, photos through the detect path for evaluation and
+training, and performers kept apart between the two."""
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import ROOT, SHARED, require
+
+from moodlens.detector import EmotionDetector
+from moodlens.ferplus import majority, read_votes, soft_targets
+from moodlens.group_split import group_split
+from moodlens.labels import EMOTIONS
+
+MODEL = ROOT / "model_file.h5"
+
+
+@pytest.fixture(scope="module")
+def votes_csv() -> Path:
+    return require(SHARED / "fer2013" / "ferplus_votes.csv", "FER+ votes")
+
+
+@pytest.fixture(scope="module")
+def posed() -> Path:
+    return require(SHARED / "posed" / "taiwanese", "posed photos")
+
+
+@pytest.fixture(scope="module")
+def few_photos(posed: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Two photos of each emotion: the first photo of each of the first two performers."""
+    target = tmp_path_factory.mktemp("photos")
+    for emotion in EMOTIONS:
+        (target / emotion).mkdir()
+        firsts = {}
+        for photo in sorted((posed / emotion).glob("*.jpg")):
+            firsts.setdefault(photo.name[:2], photo)
+        for photo in list(firsts.values())[:2]:
+            shutil.copy(photo, target / emotion / photo.name)
+    return target
+
+
+def test_soft_targets_mix_the_label_with_the_vote_shares(votes_csv: Path) -> None:
+    # Real rows: a PublicTest "angry" face that 8 of 10 annotators call neutral, and one of the faces
+    # all ten call "not a face".
+    files = [Path("test/angry/PublicTest_10116449.jpg"), Path("train/sad/Training_45577250.jpg")]
+    votes = read_votes(votes_csv, EMOTIONS)
+    targets, keep = soft_targets(files, np.array([0, 5]), len(EMOTIONS), votes, weight=0.5)
+    assert keep.tolist() == [True, False]
+    expected = {"angry": 0.5 + 0.05, "neutral": 0.4, "sad": 0.05}
+    np.testing.assert_allclose(targets[0], [expected.get(e, 0.0) for e in EMOTIONS], atol=1e-6)
+    assert majority(files, votes).tolist() == [EMOTIONS.index("neutral"), -1]
+
+
+def test_train_with_votes_drops_not_a_face_and_learns(copy_faces, train_tiny, votes_csv: Path, tmp_path: Path) -> None:
+    data = copy_faces(tmp_path / "data")
+    nf = data / "train" / "sad" / "Training_45577250.jpg"  # voted "not a face" by all ten
+    shutil.copy(SHARED / "fer2013" / "train" / "sad" / nf.name, nf)
+    votes = read_votes(votes_csv, EMOTIONS)
+    files = list((data / "train").rglob("*.jpg"))
+    kept = sum(1 for f in files if f.name in votes and votes[f.name][-1] <= votes[f.name][:-1].max())
+    assert kept < len(files) - 1  # some faces have no votes, one is not a face
+    run = train_tiny(data, tmp_path / "m.h5", "--votes", votes_csv)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert f"votes: {kept} faces with votes, {len(files) - kept} without or not a face dropped" in run.stdout
+    assert f"train: {kept} faces" in run.stdout
+
+
+def test_evaluate_photos_reads_them_through_the_detect_path(few_photos: Path, run_script, tmp_path: Path) -> None:
+    report_path = tmp_path / "report.json"
+    run = run_script("evaluate.py", "--data", few_photos, "--photos", "--model", MODEL, "--json", report_path)
+    assert run.returncode == 0, run.stderr[-3000:]
+    report = json.loads(report_path.read_text())
+    assert report["images"] == 14 and report["faces_found"] == 14
+    assert "faces found in 14 of 14 photos" in run.stdout
+    # The scores are the detector's own for the largest face of the photo.
+    detector = EmotionDetector(MODEL)
+    import cv2
+
+    for record in report["images_detail"][::5]:
+        largest = max(detector.detect(cv2.imread(record["file"])), key=lambda d: d.box[2] * d.box[3])
+        np.testing.assert_allclose([largest.scores[e] for e in EMOTIONS], record["scores"], atol=1e-4)
+    # The committed model knows a posed smile: a label-order mix-up would not.
+    assert report["per_class"]["happy"]["recall"] == 1.0
+
+
+def test_group_split_keeps_each_performer_on_one_side(few_photos: Path, tmp_path: Path) -> None:
+    held = group_split(few_photos, tmp_path / "split", hold_out=1)
+    sides = {part: {p.name[:2] for p in (tmp_path / "split" / part).rglob("*.jpg")} for part in ("train", "held_out")}
+    assert sides["held_out"] == set(held) and not sides["train"] & sides["held_out"]
+    assert sum(1 for _ in (tmp_path / "split").rglob("*.jpg")) == 14
+
+
+def test_train_with_extra_photos_adds_their_faces(tiny_data: Path, few_photos: Path, train_tiny, tmp_path: Path
+                                                   ) -> None:
+    run = train_tiny(tiny_data, tmp_path / "m.h5", "--extra", few_photos, "--extra-repeat", 3)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert f"extra: 14 faces from {few_photos} (0 photos without a face), x3" in run.stdout
+    assert "train: 147 faces" in run.stdout  # 105 + 3 x 14
