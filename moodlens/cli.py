@@ -1,34 +1,20 @@
 """What the command lines share: quiet start-up, option types, and one-line errors."""
 
 import argparse
-import contextlib
 import importlib.abc
 import importlib.machinery
 import os
 import signal
 import sys
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from types import ModuleType
 
-from moodlens.errors import MoodlensError
+from moodlens.errors import MoodlensError, one_line, os_error_text
+from moodlens.interrupts import interrupts_deferred, raise_interrupt  # noqa: F401 (training.py imports it here)
+from moodlens.native import native_stderr_silenced
 
 EXIT_ERROR = 2  # like argparse: the user's input is at fault
 EXIT_INTERRUPTED = 130  # like a shell: 128 + SIGINT
-
-
-@contextlib.contextmanager
-def native_stderr_silenced() -> Iterator[None]:
-    """Point file descriptor 2 at /dev/null for a moment: for C libraries that print there directly."""
-    sys.stderr.flush()
-    saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(devnull, 2)
-        yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(devnull)
 
 
 class _SilentLoader(importlib.abc.Loader):
@@ -110,49 +96,13 @@ def positive_float(text: str) -> float:
     return value
 
 
-def _raise_interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt
-
-
-@contextlib.contextmanager
-def interrupts_deferred() -> Iterator[None]:
-    """Hold Ctrl-C and SIGTERM until the block ends, then raise KeyboardInterrupt: raised inside C
-    extensions (matplotlib's drawing), an interrupt can come out as an unrelated TypeError.
-
-    Off the main thread (the web server's video jobs) there is nothing to hold: Python delivers
-    signals to the main thread only, and only it may set their handlers."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    received: list[int] = []
-    kept = {sig: signal.signal(sig, lambda signum, frame: received.append(signum))
-            for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield
-    finally:
-        for sig, handler in kept.items():
-            signal.signal(sig, handler)
-    if received:
-        raise KeyboardInterrupt
-
-
-def one_line(text: str) -> str:
-    """A message folded onto one line (library messages sometimes span several)."""
-    return " ".join(part.strip() for part in text.splitlines() if part.strip())
-
-
-def os_error_text(exc: OSError) -> str:
-    """An OSError's reason, short: "No space left on device" rather than a library's paragraph."""
-    return os.strerror(exc.errno) if exc.errno else one_line(str(exc))
-
-
 def run(main: Callable[[], None], interrupted_note: str = "") -> None:
     """Run a command's main: a user error -> `error: <one line>` and exit 2; Ctrl-C or SIGTERM -> exit 130,
     saying `interrupted: <note>` (the KeyboardInterrupt's own message, else `interrupted_note`).
 
     OSError and MemoryError count as the user's too: a full disk, a file that vanished, a huge input.
     """
-    signal.signal(signal.SIGTERM, _raise_interrupt)
+    signal.signal(signal.SIGTERM, raise_interrupt)
     try:
         main()
     except MoodlensError as exc:

@@ -21,9 +21,9 @@ from pathlib import Path
 
 import numpy as np
 
-from moodlens.cli import native_stderr_silenced, os_error_text
-from moodlens.errors import MoodlensError
+from moodlens.errors import MoodlensError, os_error_text
 from moodlens.files import replaced
+from moodlens.native import native_stderr_silenced
 from moodlens.preprocess import INPUT_SHAPE
 
 CONVERSION = "int8-weights"  # part of the cache key: a change of conversion never reuses an old file

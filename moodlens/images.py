@@ -11,8 +11,8 @@ import cv2
 import numpy as np
 from PIL import Image  # Pillow comes with matplotlib; used here to read image headers only
 
-from moodlens.cli import native_stderr_silenced
 from moodlens.errors import MoodlensError
+from moodlens.native import native_stderr_silenced
 
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".pgm", ".ppm", ".tif", ".tiff", ".webp"})
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"

@@ -10,9 +10,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from moodlens.cli import interrupts_deferred, os_error_text
 from moodlens.detector import DEFAULT_REDETECT, DEFAULT_SMOOTH, EmotionDetector
-from moodlens.errors import MoodlensError
+from moodlens.errors import MoodlensError, os_error_text
+from moodlens.interrupts import interrupts_deferred
 from moodlens.outputs import ImageOutput, RecordLog, VideoOutput, check_not_source, interrupted_name
 from moodlens.overlay import draw_detections, draw_fps
 from moodlens.sources import Source
