@@ -17,10 +17,7 @@ from moodlens.data import labelled_files
 def group_split(source: Path, dest: Path, hold_out: int, group_chars: int = 2, seed: int = 0) -> list[str]:
     """Link each photo of `source/<emotion>/` into `dest/train` or `dest/held_out`; returns the held-out groups."""
     files, y, labels = labelled_files(source)
-    groups = sorted({f.name[:group_chars] for f in files})
-    if not 0 < hold_out < len(groups):
-        raise SystemExit(f"error: --hold-out must be between 1 and {len(groups) - 1} ({len(groups)} groups)")
-    held = sorted(random.Random(seed).sample(groups, hold_out))
+    held = held_out_groups(files, hold_out, group_chars, seed)
     for path, label in zip(files, y):
         part = "held_out" if path.name[:group_chars] in held else "train"
         link = dest / part / labels[label] / path.name
@@ -29,6 +26,14 @@ def group_split(source: Path, dest: Path, hold_out: int, group_chars: int = 2, s
         link.symlink_to(path.resolve())
     (dest / "held_out.txt").write_text("\n".join(held) + "\n")
     return held
+
+
+def held_out_groups(files: list[Path], hold_out: int, group_chars: int = 2, seed: int = 0) -> list[str]:
+    """The groups (file-name prefixes) drawn to be held out, sorted."""
+    groups = sorted({f.name[:group_chars] for f in files})
+    if not 0 < hold_out < len(groups):
+        raise SystemExit(f"error: --hold-out must be between 1 and {len(groups) - 1} ({len(groups)} groups)")
+    return sorted(random.Random(seed).sample(groups, hold_out))
 
 
 def main() -> None:

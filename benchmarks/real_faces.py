@@ -1,0 +1,102 @@
+"""Accuracy on real faces beside FER2013: the README's "real faces" table, for one or more models.
+
+    python benchmarks/real_faces.py [--model model_file.h5 ...] [--json benchmarks/results/real_faces.json]
+
+Each model is measured through detect.py's own path (TFLite, int8 weights, mirror averaging):
+- FER2013 test crops, against the original labels and against the FER+ annotators' majority;
+- the posed photos of ../shared/posed/taiwanese, each photo's largest face found and framed as
+  detect.py does: all photos, and the photos whose observers agree with the posed label (no neutral:
+  observers had no such choice); on every performer, and on the 10 performers held out of training
+  (`python -m moodlens.group_split ... --hold-out 10 --seed 0` draws the same ten).
+"Accuracy" counts photos without a face as wrong; "labelled" also counts as wrong the faces detect.py
+calls uncertain (top probability below its default threshold).
+"""
+
+import argparse
+import csv
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from moodlens.detector import DEFAULT_THRESHOLD, EmotionDetector  # noqa: E402
+from moodlens.evaluation import evaluate_folder, votes_accuracy  # noqa: E402
+from moodlens.group_split import held_out_groups  # noqa: E402
+from moodlens.outputs import write_json  # noqa: E402
+
+SHARED = ROOT.parent / "shared"
+HELD_OUT = 10  # performers
+SEED = 0
+
+
+def subset_figures(records: list[dict], labels: tuple[str, ...]) -> dict:
+    """Accuracy, accuracy with uncertain faces counted wrong, and recall per class."""
+    def right(r: dict, threshold: float = 0.0) -> bool:
+        return r["label"] == r["predicted"] and max(r["scores"]) >= threshold
+
+    recall = {}
+    for name in labels:
+        of_class = [r for r in records if r["label"] == name]
+        if of_class:
+            recall[name] = sum(right(r) for r in of_class) / len(of_class)
+    return {"photos": len(records), "accuracy": sum(right(r) for r in records) / len(records),
+            "labelled": sum(right(r, DEFAULT_THRESHOLD) for r in records) / len(records), "recall": recall}
+
+
+def posed_figures(detector: EmotionDetector, posed: Path) -> dict:
+    """All, agreed, held-out and held-out agreed posed photos."""
+    _, records = evaluate_folder(detector, posed, photos=True)
+    with open(posed / "labels.csv", newline="") as f:
+        observed = {row["file"]: row["observer_max_category"] for row in csv.DictReader(f)}
+    held = set(held_out_groups([Path(r["file"]) for r in records], HELD_OUT, seed=SEED))
+
+    def agreed(r: dict) -> bool:
+        return observed[f"{r['label']}/{Path(r['file']).name}"] == r["label"]
+
+    def held_out(r: dict) -> bool:
+        return Path(r["file"]).name[:2] in held
+
+    subsets = {"all": records, "agreed": [r for r in records if agreed(r)],
+               "held_out": [r for r in records if held_out(r)],
+               "held_out_agreed": [r for r in records if held_out(r) and agreed(r)]}
+    figures = {name: subset_figures(rs, detector.labels) for name, rs in subsets.items()}
+    figures["faces_found"] = sum(r["predicted"] is not None for r in records)
+    figures["held_out_performers"] = sorted(held)
+    return figures
+
+
+def model_figures(model: Path) -> dict:
+    detector = EmotionDetector(model)
+    report, records = evaluate_folder(detector, SHARED / "fer2013" / "test", photos=False)
+    fer = {"accuracy": report["accuracy"], "macro_f1": report["macro_f1"],
+           "recall": {n: c["recall"] for n, c in report["per_class"].items()},
+           "ferplus_majority": votes_accuracy(records, SHARED / "fer2013" / "ferplus_votes.csv", detector.labels)}
+    return {"model": str(model), "fer2013_test": fer, "posed": posed_figures(detector, SHARED / "posed" / "taiwanese")}
+
+
+def print_figures(figures: dict) -> None:
+    fer, posed = figures["fer2013_test"], figures["posed"]
+    print(f"\n{figures['model']}\nFER2013 test: {fer['accuracy']:.2%} (macro F1 {fer['macro_f1']:.3f}), "
+          f"FER+ majority {fer['ferplus_majority']['accuracy']:.2%}")
+    print(f"posed photos, faces found {posed['faces_found']} of {posed['all']['photos']}")
+    for name in ("all", "agreed", "held_out", "held_out_agreed"):
+        s = posed[name]
+        recall = " ".join(f"{k} {v:.2f}" for k, v in s["recall"].items())
+        print(f"  {name:16} {s['photos']:5} photos  {s['accuracy']:.2%}  (labelled {s['labelled']:.2%})  {recall}")
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--model", type=Path, nargs="+", default=[ROOT / "model_file.h5"])
+    p.add_argument("--json", type=Path, default=ROOT / "benchmarks" / "results" / "real_faces.json")
+    args = p.parse_args()
+    results = []
+    for model in args.model:
+        results.append(model_figures(model))
+        print_figures(results[-1])
+    write_json({"threshold": DEFAULT_THRESHOLD, "results": results}, args.json)
+
+
+if __name__ == "__main__":
+    main()
