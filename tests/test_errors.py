@@ -43,6 +43,7 @@ from errors_helpers import (
     script_env,
     snapshot,
 )
+from video_helpers import frame_count
 
 import moodlens.outputs
 import moodlens.training
@@ -154,14 +155,6 @@ def detect(*args: object, folder: Path | None = None) -> Outcome:
 
 def records(log: Path) -> list[dict]:
     return [json.loads(line) for line in log.read_text().splitlines()]
-
-
-def frame_count(video: Path) -> int:
-    capture = cv2.VideoCapture(str(video))
-    try:
-        return int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) if capture.isOpened() else 0
-    finally:
-        capture.release()
 
 
 # --- data (kinds 1-17) ---------------------------------------------------------------------------------

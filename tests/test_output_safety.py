@@ -8,9 +8,9 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import cv2
 import pytest
 from errors_helpers import assert_one_line_error, call_script, leftovers, snapshot
+from video_helpers import frame_count
 
 INTERRUPTED_VIDEO = "norton_sofa.mp4"  # 781 frames: long enough to interrupt mid-run
 
@@ -88,14 +88,6 @@ def test_video_output_or_log_onto_the_source_video_is_refused(tiny_model, media:
 
 
 # --- interrupted runs -----------------------------------------------------------------------------------
-
-
-def frame_count(video: Path) -> int:
-    capture = cv2.VideoCapture(str(video))
-    try:
-        return int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
-    finally:
-        capture.release()
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])

@@ -1,4 +1,5 @@
-"""Reading a video's frames into memory, for tests that check what happens frame by frame."""
+"""Reading a video's frames into memory, for tests that check what happens frame by frame, and
+counting a written video's frames."""
 
 from pathlib import Path
 
@@ -16,3 +17,12 @@ def read_frames(path: Path, limit: int | None = None) -> list[np.ndarray]:
         frames.append(frame)
     capture.release()
     return frames
+
+
+def frame_count(video: Path) -> int:
+    """The frames a video file's index holds; 0 for a file that does not open."""
+    capture = cv2.VideoCapture(str(video))
+    try:
+        return int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) if capture.isOpened() else 0
+    finally:
+        capture.release()
