@@ -63,7 +63,10 @@ def square_box(
     """
     x, y, w, h = box
     frame_h, frame_w = frame_shape[:2]
-    side = min(round(max(w, h) * (1 + 2 * margin)), frame_w, frame_h)
+    grown = round(max(w, h) * (1 + 2 * margin))
+    if grown < 1:
+        raise ValueError(f"expected a box of positive size with its margin, received {box} and margin {margin}")
+    side = min(grown, frame_w, frame_h)
     left = round(x + w / 2 - side / 2)
     top = round(y + h / 2 - side / 2)
     left = min(max(left, 0), frame_w - side)

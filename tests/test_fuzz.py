@@ -217,8 +217,6 @@ def test_face_boxes_inside_the_frame_always_crop(data: st.DataObject, frame: np.
     assert_valid_face(to_model_input(crop))
 
 
-@pytest.mark.xfail(strict=True, reason="preprocess.square_box turns a negative grown side (a box of negative size, "
-                   "or a margin below -0.5) into a 1-pixel or larger crop instead of refusing it")
 @FUZZ
 @given(frame=images([np.uint8], channels=(0, 3)), box=st.tuples(*[st.integers(-10_000, 10_000)] * 4),
        margin=st.floats(-2, 5))
