@@ -4,14 +4,15 @@ The records are those of detect.py's JSON log (`outputs.face_record`) plus the f
 file is analysed whole by one worker (a video's faces are tracked from frame to frame, so it
 cannot be split), and its records are written atomically to its own part file in a work folder
 beside the output. A run that is interrupted or crashes loses at most the files in progress: the
-same command again skips the files whose part is there (made with the same settings) and, at the
-end, merges the parts into the output and removes the work folder.
+same command again skips the files whose part is there (if made with the same settings) and, at
+the end, merges the parts into the output and removes the work folder.
 """
 
 import dataclasses
 import hashlib
 import json
 import shutil
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -25,7 +26,7 @@ from moodlens.detector import EmotionDetector
 from moodlens.errors import MoodlensError
 from moodlens.files import replaced
 from moodlens.images import IMAGE_SUFFIXES
-from moodlens.outputs import face_record
+from moodlens.outputs import face_record, write_json
 from moodlens.sources import Source
 
 VIDEO_SUFFIXES = frozenset({".mp4", ".avi", ".mkv", ".mov", ".m4v", ".webm", ".mpg", ".mpeg", ".wmv", ".flv"})
@@ -137,7 +138,7 @@ def analyze_file(detector: EmotionDetector, path: str, choice: FrameChoice, prog
 
 
 def settings_of(spec: DetectorSpec, choice: FrameChoice) -> dict:
-    """What a part file was made with; a part made otherwise (another model, --every...) is redone."""
+    """What the parts are made with; parts made otherwise (another model, --every...) are not reused."""
     detector = dataclasses.asdict(spec)
     detector["model"] = file_digest(spec.model)  # the content, not the name: a retrained model redoes all
     detector["cascade"] = str(spec.cascade) if spec.cascade else None
@@ -146,31 +147,42 @@ def settings_of(spec: DetectorSpec, choice: FrameChoice) -> dict:
 
 
 class WorkFolder:
-    """`<output>.parts/`: one JSON part per finished file, named after the file and a hash of its path."""
+    """`<output>.parts/`: the settings, and one JSON part per finished file, named after the file and a
+    hash of its path (two files of the same name in different folders do not clash)."""
 
     def __init__(self, output: Path, settings: dict):
         self.path = output.with_name(output.name + ".parts")
         self.settings = settings
 
+    def open(self) -> None:
+        """Keep an earlier run's parts if they were made with the same settings; else start afresh."""
+        saved = self.path / "settings.json"
+        if self.path.is_dir():
+            try:
+                same = json.loads(saved.read_text()) == self.settings
+            except (OSError, ValueError):
+                same = False
+            if not same:
+                print(f"note: {self.path} holds an earlier run made with other settings: starting afresh",
+                      file=sys.stderr)
+                self.remove()
+        self.path.mkdir(exist_ok=True)
+        write_json(self.settings, saved)
+
     def part(self, file: str) -> Path:
         digest = hashlib.sha1(str(Path(file).resolve()).encode()).hexdigest()[:12]
         return self.path / f"{Path(file).name}-{digest}.json"
 
-    def load(self, file: str) -> FileResult | None:
-        """The finished result of `file` from an earlier run with the same settings, if any."""
-        try:
-            saved = json.loads(self.part(file).read_text())
-        except (OSError, ValueError):
-            return None
-        if saved.get("settings") != self.settings:
-            return None
-        return FileResult(**saved["result"])
+    def done(self, file: str) -> bool:
+        return self.part(file).is_file()
+
+    def load(self, file: str) -> FileResult:
+        return FileResult(**json.loads(self.part(file).read_text()))
 
     def save(self, result: FileResult) -> None:
         """Write one file's result whole or not at all."""
-        self.path.mkdir(exist_ok=True)
         with replaced(self.part(result.path)) as tmp:
-            tmp.write_text(json.dumps({"settings": self.settings, "result": dataclasses.asdict(result)}))
+            tmp.write_text(json.dumps(dataclasses.asdict(result)))
 
     def remove(self) -> None:
         shutil.rmtree(self.path, ignore_errors=True)

@@ -4,7 +4,7 @@ progress bar, then write the records, the per-file summary and a plot per video.
 import sys
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
@@ -13,7 +13,7 @@ from tqdm import tqdm
 from moodlens.analyze import FileResult, WorkFolder, frames_in
 from moodlens.errors import MoodlensError
 from moodlens.plots import plot_emotions_over_time
-from moodlens.tables import summary_path, summary_row, write_csv, write_records
+from moodlens.tables import record_table, summary_path, summary_row, write_csv
 
 
 class Engine(Protocol):
@@ -26,22 +26,29 @@ class Engine(Protocol):
 
 @dataclass
 class Batch:
-    results: list[FileResult]  # in the order the files were given
-    resumed: int  # files an earlier, interrupted run had finished
-    seconds: float  # wall time of this run's analysis
+    """This run's share of a batch: the files it analysed and failed, and how fast it went."""
 
-    @property
-    def bad(self) -> list[FileResult]:
-        return [r for r in self.results if r.error]
+    files: list[str]  # every file of the batch, in the order given
+    resumed: int = 0  # files an earlier, interrupted run had finished
+    analysed: int = 0
+    video_seconds: float = 0.0
+    seconds: float = 0.0  # wall time of this run's analysis
+    bad: list[FileResult] = field(default_factory=list)
 
-    def line(self) -> str:
-        """What the batch did and how fast: video-seconds analysed per second of wall time."""
-        good = [r for r in self.results if not r.error]
-        video = sum(r.duration for r in good)
-        rate = f", {video / self.seconds:.1f} video-seconds/s" if self.seconds and video else ""
-        resumed = f" ({self.resumed} finished by an earlier run)" if self.resumed else ""
-        return (f"{len(good)} of {len(self.results)} files analysed{resumed}: {sum(r.frames for r in good)} frames, "
-                f"{sum(len(r.records) for r in good)} faces, {video:.1f} s of video in {self.seconds:.1f} s{rate}")
+    def add(self, result: FileResult) -> None:
+        if result.error:
+            self.bad.append(result)
+        else:
+            self.analysed += 1
+            self.video_seconds += result.duration
+
+    def line(self, summary: list[dict]) -> str:
+        """What the batch holds, from its summary rows, and this run's speed in video-seconds per second."""
+        done = f"{self.resumed + self.analysed} of {len(self.files)} files analysed"
+        earlier = f" ({self.resumed} by an earlier run)" if self.resumed else ""
+        found = f"{sum(r['frames'] for r in summary)} frames, {sum(r['faces'] for r in summary)} faces"
+        rate = f", {self.video_seconds / self.seconds:.1f} video-seconds/s" if self.seconds else ""
+        return f"{done}{earlier}: {found}; this run: {self.video_seconds:.1f} s of video in {self.seconds:.1f} s{rate}"
 
 
 class FrameProgress:
@@ -76,50 +83,57 @@ class FrameProgress:
 
 
 def run_batch(files: list[str], work: WorkFolder, start_engine: Callable[[], Engine]) -> Batch:
-    """Analyse `files`, skipping those with a part in `work`; each result is saved as it arrives."""
-    done = {f: r for f in files if (r := work.load(f)) is not None}
-    todo = [f for f in files if f not in done]
-    if done:
-        print(f"resuming: {len(done)} of {len(files)} files already done in {work.path}", file=sys.stderr)
+    """Analyse the `files` that have no part in `work` yet; each result is saved as it arrives."""
+    work.open()
+    todo = [f for f in files if not work.done(f)]
+    batch = Batch(files, resumed=len(files) - len(todo))
+    if batch.resumed:
+        print(f"resuming: {batch.resumed} of {len(files)} files already done in {work.path}", file=sys.stderr)
+    if not todo:
+        return batch
     start = time.perf_counter()
-    if todo:
-        progress = FrameProgress(todo)
-        engine = start_engine()
-        progress.say(engine.description)
-        try:
-            for result in engine.results(todo, progress.advance):
-                if result.error:
-                    progress.say(f"skipped: {result.error}")
-                else:
-                    work.save(result)
-                done[result.path] = result
-                progress.finish(result.path)
-        finally:
-            engine.close()
-            progress.close()
-    return Batch([done[f] for f in files], len(files) - len(todo), time.perf_counter() - start)
+    progress = FrameProgress(todo)
+    engine = start_engine()
+    progress.say(engine.description)
+    try:
+        for result in engine.results(todo, progress.advance):
+            if result.error:
+                progress.say(f"skipped: {result.error}")
+            else:
+                work.save(result)
+            batch.add(result)
+            progress.finish(result.path)
+    finally:
+        engine.close()
+        progress.close()
+    batch.seconds = time.perf_counter() - start
+    return batch
+
+
+def write_outputs(batch: Batch, labels: tuple[str, ...], output: Path, work: WorkFolder) -> list[dict]:
+    """Merge the parts into the records table one file at a time, and draw a plot per video in
+    <output>.plots/; write the per-file summary (bad files too) and return its rows."""
+    bad = {r.path: r for r in batch.bad}
+    if len(bad) == len(batch.files):
+        raise MoodlensError(f"none of the {len(batch.files)} files could be analysed")
+    summary = []
+    with record_table(output, labels) as append:
+        for file in batch.files:
+            result = bad.get(file) or work.load(file)
+            append(result.records)
+            summary.append(summary_row(result, labels))
+            if result.kind == "video":
+                plots_path(output).mkdir(exist_ok=True)
+                plot_emotions_over_time(result.records, labels, result.path,
+                                        plots_path(output) / plot_name(result, work))
+    write_csv(summary, list(summary[0]), summary_path(output))
+    return summary
+
+
+def plots_path(output: Path) -> Path:
+    return output.with_name(f"{output.stem}.plots")
 
 
 def plot_name(result: FileResult, work: WorkFolder) -> str:
     """The plot's file name: the part's, so two videos of the same name in different folders do not clash."""
     return work.part(result.path).with_suffix(".png").name
-
-
-def write_outputs(batch: Batch, labels: tuple[str, ...], output: Path, work: WorkFolder) -> list[Path]:
-    """The records, the summary and a plot per video; returns what was written."""
-    good = [r for r in batch.results if not r.error]
-    if not good:
-        raise MoodlensError(f"none of the {len(batch.results)} files could be analysed")
-    write_records([rec for r in good for rec in r.records], labels, output)
-    summary = summary_path(output)
-    rows = [summary_row(r.path, r.kind, r.frames, r.duration, r.records, r.error, labels) for r in batch.results]
-    write_csv(rows, list(rows[0]), summary)
-    written = [output, summary]
-    videos = [r for r in good if r.kind == "video"]
-    if videos:
-        plots = output.with_name(f"{output.stem}.plots")
-        plots.mkdir(exist_ok=True)
-        for r in videos:
-            plot_emotions_over_time(r.records, labels, r.path, plots / plot_name(r, work))
-        written.append(plots)
-    return written

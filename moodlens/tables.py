@@ -6,12 +6,15 @@ flat like detect.py's CSV log: x, y, w, h and one column per emotion's score. Ev
 written under a temporary name and renamed when complete.
 """
 
+import contextlib
 import csv
 import json
 from collections import Counter
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from moodlens.analyze import FileResult
 from moodlens.detector import UNCERTAIN
 from moodlens.errors import MoodlensError
 from moodlens.files import replaced
@@ -54,33 +57,38 @@ def parquet_schema(labels: tuple[str, ...]) -> "pyarrow.Schema":
                       for c in (*RECORD_COLUMNS, *labels)])
 
 
-def write_records(records: list[dict], labels: tuple[str, ...], path: Path) -> None:
-    """The face records at `path`, in the format its extension names: nested for JSON lines, flat otherwise."""
+@contextlib.contextmanager
+def record_table(path: Path, labels: tuple[str, ...]) -> Iterator[Callable[[list[dict]], None]]:
+    """`with record_table(path, labels) as append:` append(records) file by file, so only one file's
+    records are ever in memory; in the format `path`'s extension names, renamed into place at the end."""
     suffix = path.suffix.lower()
-    if suffix == ".jsonl":
-        with replaced(path) as tmp:
-            tmp.write_text("".join(json.dumps(r) + "\n" for r in records))
-        return
-    rows = [flat(r, labels) for r in records]
-    if suffix == ".csv":
-        write_csv(rows, [*RECORD_COLUMNS, *labels], path)
-        return
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    table = pa.Table.from_pylist(rows, schema=parquet_schema(labels))
     with replaced(path) as tmp:
-        pq.write_table(table, tmp)
+        if suffix == ".parquet":
+            import pyarrow as pa
+            import pyarrow.parquet as pq
+
+            schema = parquet_schema(labels)
+            with pq.ParquetWriter(tmp, schema) as writer:
+                yield lambda records: writer.write_table(
+                    pa.Table.from_pylist([flat(r, labels) for r in records], schema=schema))
+            return
+        with open(tmp, "w", newline="") as f:
+            if suffix == ".jsonl":
+                yield lambda records: f.writelines(json.dumps(r) + "\n" for r in records)
+            else:
+                writer = csv.DictWriter(f, [*RECORD_COLUMNS, *labels])
+                writer.writeheader()
+                yield lambda records: writer.writerows(flat(r, labels) for r in records)
 
 
-def summary_row(path: str, kind: str, frames: int, duration: float, records: list[dict], error: str,
-                labels: tuple[str, ...]) -> dict:
-    """One file at a glance: frames analysed, faces, and the share of its faces showing each emotion."""
-    counts = Counter(r["emotion"] for r in records)
-    faces = len(records)
+def summary_row(result: FileResult, labels: tuple[str, ...]) -> dict:
+    """One file at a glance: frames analysed, faces, the share of its faces showing each emotion, or its error."""
+    counts = Counter(r["emotion"] for r in result.records)
+    faces = len(result.records)
     shares = {f"share_{e}": round(counts[e] / faces, 4) if faces else 0.0 for e in (*labels, UNCERTAIN)}
-    return {"path": path, "kind": kind, "frames": frames, "frames_with_face": len({r["frame"] for r in records}),
-            "faces": faces, "duration_s": round(duration, 3), **shares, "error": error}
+    return {"path": result.path, "kind": result.kind, "frames": result.frames,
+            "frames_with_face": len({r["frame"] for r in result.records}), "faces": faces,
+            "duration_s": round(result.duration, 3), **shares, "error": result.error}
 
 
 def summary_path(output: Path) -> Path:

@@ -4,6 +4,7 @@ the three table formats, the summary and plots, and an interrupted run resumed.
 Kept small for CI: short clips, --every to analyse a few frames, one or two workers.
 """
 
+import json
 import shutil
 import signal
 import time
@@ -12,6 +13,7 @@ from pathlib import Path
 import pytest
 from analyze_helpers import analyze_args, read_table
 
+from moodlens.analyze import WorkFolder
 from moodlens.labels import EMOTIONS
 
 CLIP = "huimiang_1543684773.avi"  # 67 frames, one face on every frame
@@ -127,20 +129,20 @@ def test_interrupted_run_keeps_finished_files_and_the_same_command_resumes(start
     running = start_script(*args)
     parts = tmp_path / "faces.parquet.parts"
     deadline = time.monotonic() + PART_WAIT_S
-    while not list(parts.glob("*.json")) and running.running() and time.monotonic() < deadline:
+    while not list(parts.glob("*-*.json")) and running.running() and time.monotonic() < deadline:
         time.sleep(0.05)
     assert running.running(), "the long clip ended before the interrupt: the test needs a longer one"
     running.process.send_signal(signal.SIGINT)
     stopped = running.finish()
     assert stopped.returncode == 130, stopped.stderr[-3000:]
     assert stopped.stderr.splitlines()[-1].startswith("interrupted: the files finished so far are kept")
-    assert [p.name.split("-")[0] for p in parts.glob("*.json")] == ["fr_obama.jpg"]
+    assert [p.name.split("-")[0] for p in parts.glob("*-*.json")] == ["fr_obama.jpg"]
     assert not output.exists() and not list(tmp_path.glob(".*part*"))  # nothing half-written
 
     resumed = run_script(*args)
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert "resuming: 1 of 2 files already done" in resumed.stderr
-    assert "(1 finished by an earlier run)" in resumed.stdout
+    assert "2 of 2 files analysed (1 by an earlier run)" in resumed.stdout
     rows = read_table(output)
     assert {r["source"] for r in rows} == {"fr_obama.jpg", LONG_CLIP}
     assert all(r["frame"] % 5 == 0 for r in rows)
@@ -168,3 +170,22 @@ def test_no_file_analysable_is_an_error(run_script, media: Path, tmp_path: Path)
     run = run_script(*analyze_args(broken, "--output", tmp_path / "x.jsonl", "--workers", 1))
     assert run.returncode == 2 and "error: none of the 1 files could be analysed" in run.stderr
     assert not (tmp_path / "x.jsonl").exists()
+
+
+def test_parts_made_with_other_settings_are_not_reused(run_script, media: Path, tmp_path: Path):
+    photo = tmp_path / "fr_obama.jpg"
+    shutil.copy(media / "fr_obama.jpg", photo)
+    first = run_script(*analyze_args(photo, "--output", tmp_path / "faces.jsonl", "--workers", 1))
+    assert first.returncode == 0, first.stderr[-3000:]
+    parts = tmp_path / "faces.jsonl.parts"
+    parts.mkdir()  # what an interrupted run with --threshold 0.99 would have left: the face uncertain
+    (parts / "settings.json").write_text('{"detector": {"threshold": 0.99}}')
+    stale = read_table(tmp_path / "faces.jsonl")[0] | {"emotion": "uncertain"}
+    summary = read_table(tmp_path / "faces.summary.csv")[0]
+    WorkFolder(tmp_path / "faces.jsonl", {}).part(str(photo)).write_text(json.dumps(
+        {"path": str(photo), "kind": "image", "frames": 1, "records": [stale]}))
+    again = run_script(*analyze_args(photo, "--output", tmp_path / "faces.jsonl", "--workers", 1))
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert f"note: {parts} holds an earlier run made with other settings: starting afresh" in again.stderr
+    assert read_table(tmp_path / "faces.jsonl")[0]["emotion"] == "happy"
+    assert read_table(tmp_path / "faces.summary.csv")[0] == summary

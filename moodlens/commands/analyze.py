@@ -52,10 +52,10 @@ def start_engine(args: argparse.Namespace, spec, choice):
 def main(argv: list[str] | None = None, prog: str | None = None) -> None:
     args = parse_args(argv, prog)
     from moodlens.analyze import FrameChoice, WorkFolder, find_files, settings_of
-    from moodlens.batch import run_batch, write_outputs
+    from moodlens.batch import plots_path, run_batch, write_outputs
     from moodlens.errors import MoodlensError
     from moodlens.outputs import check_writable
-    from moodlens.tables import check_format
+    from moodlens.tables import check_format, summary_path
 
     check_format(args.output)
     check_writable(args.output, "records")
@@ -67,11 +67,14 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> None:
     choice = FrameChoice(args.every, args.smooth, args.redetect)
     work = WorkFolder(args.output, settings_of(spec, choice))
     batch = run_batch(files, work, lambda: start_engine(args, spec, choice))
-    written = write_outputs(batch, labels, args.output, work)
+    summary = write_outputs(batch, labels, args.output, work)
     work.remove()
     if batch.bad:
         print(f"{len(batch.bad)} file(s) could not be analysed (also in the summary):", file=sys.stderr)
         for result in batch.bad:
             print(f"  {result.error}", file=sys.stderr)
-    print(batch.line())
+    print(batch.line(summary))
+    written = [args.output, summary_path(args.output)]
+    if any(row["kind"] == "video" for row in summary):
+        written.append(plots_path(args.output))
     print(f"wrote {', '.join(map(str, written))}")
