@@ -32,6 +32,9 @@ COMMANDS = {
     "train": Command("moodlens.commands.train", "train the emotion CNN on 48x48 faces",
                      "the best epoch so far is in the output model; continue with --resume"),
     "evaluate": Command("moodlens.commands.evaluate", "accuracy, per-class figures and confusion matrix of a model"),
+    "serve": Command("moodlens.commands.serve", "the web page and HTTP API: emotions from a browser's camera",
+                     extra="serve"),
+    "export": Command("moodlens.commands.export", "the model as a .tflite with its labels, for mobile apps"),
 }
 
 

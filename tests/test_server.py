@@ -1,0 +1,292 @@
+"""serve.py for real: uvicorn on a free loopback port, the committed model, real photos and videos.
+
+The API must give what detect.py gives, refuse every kind of bad request with a 4xx JSON error while
+it keeps serving everyone else, and leave nothing behind in its temporary folder.
+"""
+
+import json
+import shutil
+import socket
+import struct
+import time
+import zlib
+from collections.abc import Iterator
+from pathlib import Path
+
+import cv2
+import httpx
+import numpy as np
+import pytest
+from server_helpers import MODEL, Server, jpeg
+from video_helpers import read_frames
+from websockets.exceptions import InvalidStatus
+from websockets.sync.client import connect
+
+from moodlens.detector import DEFAULT_THRESHOLD, EmotionDetector
+from moodlens.labels import EMOTIONS
+from moodlens.server import SERVER_FOLDER
+
+PHOTOS = ["fr_obama.jpg", "fr_two_people.jpg", "fr_kit_with_rose.jpg", "deepface_img5.jpg", "fer_justin.jpg",
+          "deepface_selfie-many-people.jpg", "fer_no-faces.jpg"]
+VIDEO, CLIP = "fer_woman2.mp4", "huimiang_1543684773.avi"
+MAX_UPLOAD_MB, MAX_CONNECTIONS, UPLOAD_TIMEOUT_S = 4, 4, 3
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory, media: Path) -> Iterator[Server]:
+    running = Server(tmp_path_factory.mktemp("serve-tmp"), "--max-upload-mb", MAX_UPLOAD_MB,
+                     "--max-connections", MAX_CONNECTIONS, "--upload-timeout", UPLOAD_TIMEOUT_S)
+    yield running
+    assert running.stop() == 130, running.output()  # Ctrl-C: cli.run's interrupted exit
+    assert not list(running.tmp.glob(f"{SERVER_FOLDER}*"))  # its folder went with it
+
+
+def server_files(server: Server) -> list[str]:
+    """Every file in the server's temporary folder (TensorFlow's own temporary files aside)."""
+    return sorted(str(p.relative_to(server.tmp)) for p in server.tmp.glob(f"{SERVER_FOLDER}*/**/*") if p.is_file())
+
+
+def post_photo(server: Server, data: bytes, name: str = "photo.jpg", field: str = "image") -> httpx.Response:
+    return httpx.post(f"{server.url}/api/detect", files={field: (name, data)}, timeout=60)
+
+
+def test_health_page_and_openapi_docs(server: Server) -> None:
+    assert httpx.get(f"{server.url}/api/health").json() == {"status": "ok", "labels": list(EMOTIONS)}
+    page = httpx.get(server.url)
+    assert page.status_code == 200 and 'id="faces"' in page.text and "playsinline" in page.text
+    assert httpx.get(f"{server.url}/static/app.js").status_code == 200
+    assert httpx.get(f"{server.url}/docs").status_code == 200
+    paths = httpx.get(f"{server.url}/openapi.json").json()["paths"]
+    assert {"/api/detect", "/api/video", "/api/health"} <= set(paths)
+
+
+def test_detect_gives_what_detect_py_logs_for_every_photo(server: Server, media: Path, run_script,
+                                                          tmp_path: Path) -> None:
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for name in PHOTOS:
+        shutil.copy(media / name, photos / name)
+    run = run_script("detect.py", "--source", photos, "--no-window", "--log", tmp_path / "faces.jsonl")
+    assert run.returncode == 0, run.stderr
+    logged = [json.loads(line) for line in (tmp_path / "faces.jsonl").read_text().splitlines()]
+    found = 0
+    for name in PHOTOS:
+        answer = post_photo(server, (media / name).read_bytes(), name)
+        assert answer.status_code == 200, answer.text
+        body, image = answer.json(), cv2.imread(str(media / name))
+        assert (body["width"], body["height"]) == (image.shape[1], image.shape[0])
+        expected = [r for r in logged if r["source"] == name]
+        assert [f["box"] for f in body["faces"]] == [r["box"] for r in expected], name
+        assert [f["emotion"] for f in body["faces"]] == [r["emotion"] for r in expected], name
+        for face, record in zip(body["faces"], expected):
+            assert face["confidence"] == pytest.approx(record["confidence"], abs=1e-4)
+            assert list(face["scores"]) == list(EMOTIONS)
+            assert face["scores"] == pytest.approx(record["scores"], abs=1e-4)
+        found += len(body["faces"])
+    assert found >= 6  # obama 1, two people 2, kit and rose 2, img5 1, justin 1, the selfie some: real faces found
+    assert server_files(server) == []  # uploads are never kept
+
+
+def png_claiming(width: int, height: int) -> bytes:
+    """A small PNG whose header claims width x height gray pixels: a decompression bomb's calling card."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    pixels = zlib.compress(b"\0" * 1000)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
+
+
+def bad_requests(media: Path) -> dict[str, tuple[dict, int, str]]:
+    """name -> (httpx.post keyword arguments, expected status, words the error must hold)."""
+    photo = (media / "fr_obama.jpg").read_bytes()
+    return {
+        "not an image": ({"files": {"image": ("notes.txt", b"just some text\n" * 50)}}, 400, "cannot decode image"),
+        "empty file": ({"files": {"image": ("empty.jpg", b"")}}, 400, "empty"),
+        "truncated jpeg": ({"files": {"image": ("cut.jpg", photo[: len(photo) // 3])}}, 400, "cannot decode"),
+        "corrupt bytes": ({"files": {"image": ("noise.jpg", bytes(range(256)) * 40)}}, 400, "cannot decode"),
+        "pixel bomb": ({"files": {"image": ("bomb.png", png_claiming(30000, 30000))}}, 400, "megapixels"),
+        "missing field": ({"data": {"other": "x"}}, 422, "missing form field image"),
+        "misnamed field": ({"files": {"photo": ("a.jpg", photo)}}, 422, "missing form field image"),
+        "text in the file field": ({"data": {"image": "not a file"}}, 422, "image"),
+        "json body": ({"json": {"image": "x"}}, 422, "missing form field image"),
+        "too large": ({"files": {"image": ("big.jpg", b"\xff" * (MAX_UPLOAD_MB * 2**20 + 1))}}, 413, "too large"),
+    }
+
+
+def test_every_bad_upload_is_a_4xx_json_error_and_the_server_goes_on(server: Server, media: Path) -> None:
+    for name, (request, status, words) in bad_requests(media).items():
+        answer = httpx.post(f"{server.url}/api/detect", timeout=60, **request)
+        assert answer.status_code == status, (name, answer.text)
+        assert words in answer.json()["error"], (name, answer.text)
+    assert httpx.get(f"{server.url}/api/detect").status_code == 405
+    assert httpx.get(f"{server.url}/api/nothing").json() == {"error": "Not Found"}
+    assert post_photo(server, (media / "fr_obama.jpg").read_bytes()).json()["faces"]  # still serving
+    assert server_files(server) == []
+
+
+def raw_post(server: Server, length: int, sent: bytes) -> socket.socket:
+    """A client that announces `length` bytes of body and sends only `sent`: slow, or about to vanish."""
+    host, port = server.url.removeprefix("http://").split(":")
+    sock = socket.create_connection((host, int(port)))
+    sock.sendall(f"POST /api/detect HTTP/1.1\r\nHost: {host}\r\nContent-Type: multipart/form-data; boundary=b\r\n"
+                 f"Content-Length: {length}\r\n\r\n".encode() + sent)
+    return sock
+
+
+def test_slow_and_vanished_clients_do_not_hold_up_the_others(server: Server, media: Path) -> None:
+    photo = (media / "fr_obama.jpg").read_bytes()
+    slow = raw_post(server, 100_000, b'--b\r\nContent-Disposition: form-data; name="image"; filename="a.jpg"\r\n\r\n')
+    vanished = raw_post(server, 100_000, b"--b\r\n")
+    vanished.close()
+    start = time.monotonic()
+    assert post_photo(server, photo).status_code == 200  # served while the slow upload trickles
+    assert time.monotonic() - start < UPLOAD_TIMEOUT_S
+    slow.settimeout(UPLOAD_TIMEOUT_S + 30)
+    reply = b"".join(iter(lambda: slow.recv(4096), b"")).decode()  # until the server closes the connection
+    slow.close()
+    assert reply.startswith("HTTP/1.1 408"), reply
+    assert "upload too slow" in reply
+    assert server.alive() and server_files(server) == []
+
+
+def stream_replies(server: Server, frames: list[bytes], **connect_args) -> list[dict]:
+    """Send each frame and wait for its answer, as the page does."""
+    with connect(server.ws_url, max_size=None, **connect_args) as ws:
+        replies = []
+        for data in frames:
+            ws.send(data)
+            replies.append(json.loads(ws.recv(timeout=60)))
+    return replies
+
+
+def test_stream_tracks_and_smooths_faces_exactly_as_detect_py(server: Server, media: Path) -> None:
+    frames = [jpeg(f) for f in read_frames(media / VIDEO, 25)]
+    replies = stream_replies(server, frames)
+    stream = EmotionDetector(MODEL, threshold=DEFAULT_THRESHOLD).stream()  # detect.py's defaults
+    for index, (reply, data) in enumerate(zip(replies, frames)):
+        image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+        expected = stream.process(image)
+        assert reply["frame"] == index and reply["server_ms"] > 0
+        assert [(f["box"], f["emotion"], f["track"]) for f in reply["faces"]] == \
+            [(list(d.box), d.emotion, d.track) for d in expected]
+    tracks = {f["track"] for r in replies for f in r["faces"]}
+    assert len(tracks) == 1 and sum(bool(r["faces"]) for r in replies) >= 20  # one woman, one track
+
+
+def test_stream_answers_bad_frames_with_errors_and_goes_on(server: Server, media: Path) -> None:
+    good = jpeg(read_frames(media / VIDEO, 1)[0])
+    with connect(server.ws_url) as ws:
+        for message, words in ((b"\x00garbage", "cannot decode image frame 0"), ("hello", "binary message"),
+                               (png_claiming(20000, 20000), "megapixels")):
+            ws.send(message)
+            assert words in json.loads(ws.recv(timeout=30))["error"]
+        ws.send(good)
+        assert json.loads(ws.recv(timeout=30))["faces"]
+
+
+def test_more_connections_than_allowed_are_503_until_one_closes(server: Server, media: Path) -> None:
+    sockets = [connect(server.ws_url) for _ in range(MAX_CONNECTIONS)]
+    try:
+        with pytest.raises(InvalidStatus) as refused:
+            connect(server.ws_url)
+        assert refused.value.response.status_code == 503
+        assert "server busy" in json.loads(refused.value.response.body)["error"]
+        busy = post_photo(server, (media / "fr_obama.jpg").read_bytes())
+        assert busy.status_code == 503 and "server busy" in busy.json()["error"]
+        assert httpx.get(f"{server.url}/api/health").status_code == 200  # health is never refused
+    finally:
+        for ws in sockets:
+            ws.close()
+    time.sleep(0.5)
+    assert post_photo(server, (media / "fr_obama.jpg").read_bytes()).status_code == 200
+
+
+def wait_for_job(server: Server, job: dict, timeout: float = 600) -> list[dict]:
+    """Poll a video job until it ends; every status seen."""
+    seen, deadline = [job], time.monotonic() + timeout
+    while seen[-1]["state"] == "running" and time.monotonic() < deadline:
+        time.sleep(0.3)
+        seen.append(httpx.get(f"{server.url}/api/video/{job['job']}").json())
+    return seen
+
+
+def test_video_upload_shows_progress_then_gives_the_annotated_video_and_records(
+        server: Server, media: Path, run_script, tmp_path: Path) -> None:
+    clip = media / CLIP
+    started = httpx.post(f"{server.url}/api/video", files={"video": (clip.name, clip.read_bytes())},
+                         data={"format": "csv"}, timeout=60)
+    assert started.status_code == 202, started.text
+    seen = wait_for_job(server, started.json())
+    done = seen[-1]
+    assert done["state"] == "done", done
+    progress = [s["progress"] for s in seen]
+    assert progress == sorted(progress) and progress[-1] == 1.0 and any(0 < p < 1 for p in progress)
+    assert done["frames"] == done["total"] == 67
+    assert sorted(Path(name).name for name in server_files(server)) == ["annotated.webm", "faces.csv"]  # no upload
+
+    video = httpx.get(server.url + done["video"], timeout=60)
+    assert video.status_code == 200 and video.headers["content-type"] == "video/webm"
+    (tmp_path / "annotated.webm").write_bytes(video.content)
+    assert len(read_frames(tmp_path / "annotated.webm")) == 67
+
+    records = httpx.get(server.url + done["records"], timeout=60)
+    assert records.headers["content-type"].startswith("text/csv")
+    run = run_script("detect.py", "--source", clip, "--no-window", "--log", tmp_path / "faces.csv")
+    assert run.returncode == 0, run.stderr
+    assert records.content == (tmp_path / "faces.csv").read_bytes()  # detect.py's very records, byte for byte
+
+
+def test_bad_video_uploads_are_4xx_json(server: Server) -> None:
+    for files, data, status, words in (
+            ({"video": ("clip.mp4", b"not a video at all" * 100)}, {}, 400, "cannot open video clip.mp4"),
+            ({"video": ("clip.mp4", b"")}, {}, 400, "clip.mp4"),
+            ({"clip": ("clip.mp4", b"x")}, {}, 422, "missing form field video"),
+            ({"video": ("clip.mp4", b"x")}, {"format": "xml"}, 422, "format")):
+        answer = httpx.post(f"{server.url}/api/video", files=files, data=data, timeout=60)
+        assert answer.status_code == status, answer.text
+        assert words in answer.json()["error"], answer.text
+    assert httpx.get(f"{server.url}/api/video/nosuchjob").status_code == 404
+    assert not any("clip" in name for name in server_files(server))
+
+
+@pytest.fixture(scope="module")
+def guarded(tmp_path_factory: pytest.TempPathFactory, media: Path) -> Iterator[Server]:
+    """A server with a token and a low frame rate limit."""
+    running = Server(tmp_path_factory.mktemp("guarded-tmp"), "--token", "s3cret", "--max-fps", 3)
+    yield running
+    running.stop()
+
+
+def test_token_is_required_by_the_api_but_not_by_health(guarded: Server, media: Path) -> None:
+    photo = {"image": ("a.jpg", (media / "fr_obama.jpg").read_bytes())}
+    url = f"{guarded.url}/api/detect"
+    assert httpx.post(url, files=photo).status_code == 401
+    assert "token" in httpx.post(url, files=photo, headers={"Authorization": "Bearer wrong"}).json()["error"]
+    assert httpx.post(url, files=photo, headers={"Authorization": "Bearer s3cret"}).status_code == 200
+    assert httpx.post(url + "?token=s3cret", files=photo).status_code == 200
+    assert httpx.get(f"{guarded.url}/api/health").status_code == 200
+    with pytest.raises(InvalidStatus) as refused:
+        connect(guarded.ws_url)
+    assert refused.value.response.status_code == 401
+
+
+def test_frames_over_the_rate_limit_are_dropped_with_an_error(guarded: Server, media: Path) -> None:
+    frame = jpeg(read_frames(media / VIDEO, 1)[0])
+    replies = stream_replies(guarded, [frame] * 8, additional_headers={"Authorization": "Bearer s3cret"})
+    dropped = [r for r in replies if "error" in r]
+    assert len(replies) - len(dropped) == 3  # 8 frames within a second: 3 answered
+    assert all("too many frames: at most 3 a second" in r["error"] for r in dropped)
+    time.sleep(1.1)
+    assert stream_replies(guarded, [frame], additional_headers={"Authorization": "Bearer s3cret"})[0]["faces"]
+
+
+def test_serve_py_refuses_a_network_host_without_token_a_taken_port_and_a_missing_model(
+        run_script, server: Server) -> None:
+    network = run_script("serve.py", "--host", "0.0.0.0")
+    assert network.returncode == 2 and "give --token" in network.stderr
+    port = server.url.rsplit(":", 1)[1]
+    taken = run_script("serve.py", "--port", port)
+    assert taken.returncode == 2 and taken.stderr.strip() == f"error: cannot listen on 127.0.0.1:{port}: " \
+                                                            "Address already in use"
+    missing = run_script("serve.py", "--model", "nothing.h5", "--port", 0)
+    assert missing.returncode == 2 and missing.stderr.startswith("error: model file nothing.h5 not found")
