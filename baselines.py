@@ -11,6 +11,7 @@ four take about 7 CPU minutes, half of it the SVM. The hyperparameters below wer
 """
 
 import argparse
+import sys
 import time
 from pathlib import Path
 
@@ -25,6 +26,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
 from sklearn.tree import DecisionTreeClassifier
 from threadpoolctl import threadpool_limits
+from tqdm import tqdm
 
 from moodlens import cli
 from moodlens.data import Split, load_training_data
@@ -48,13 +50,15 @@ LOGREG_C = 0.01
 FOREST_TREES = 200
 
 
-def hog_features(x: np.ndarray) -> np.ndarray:
-    """HOG descriptors (N, 900) float32 of faces (N, 48, 48, 1) float32 in [0, 1]."""
+def hog_features(x: np.ndarray, progress: str | None = None) -> np.ndarray:
+    """HOG descriptors (N, 900) float32 of faces (N, 48, 48, 1) float32 in [0, 1]; with `progress`, a
+    bar so named counts the faces."""
     cell = (HOG_CELL, HOG_CELL)
     block = (2 * HOG_CELL, 2 * HOG_CELL)
     hog = cv2.HOGDescriptor((FACE_SIZE, FACE_SIZE), block, cell, cell, HOG_BINS)
     gray = np.rint(x[..., 0] * 255).astype(np.uint8)
-    return np.stack([hog.compute(face).ravel() for face in gray])
+    faces = tqdm(gray, desc=progress, unit="face", disable=progress is None, mininterval=0.5)
+    return np.stack([hog.compute(face).ravel() for face in faces])
 
 
 def methods() -> dict[str, tuple[str, ClassifierMixin]]:
@@ -127,15 +131,17 @@ def main() -> None:
     with threadpool_limits(limits=1):
         train, test = load_training_data(args.data)
         start = time.process_time()
-        train_x, test_x = hog_features(train.x), hog_features(test.x)
+        train_x, test_x = hog_features(train.x, "HOG, train"), hog_features(test.x, "HOG, test")
         print(f"HOG: {train_x.shape[1]} features of {len(train)} train and {len(test)} test faces "
               f"in {time.process_time() - start:.1f} CPU s", flush=True)
         rows = []
-        for name in args.only:
+        fitting = tqdm(args.only, desc="fitting", unit="method", mininterval=0)
+        for name in fitting:
+            fitting.set_postfix_str(name)
             features, model = methods()[name]
             rows.append({"method": name, "features": features,
                          **fit_and_score(model, train_x, train.y, test_x, test)})
-            print(f"{name}: accuracy {rows[-1]['accuracy']:.4f}", flush=True)
+            fitting.write(f"{name}: accuracy {rows[-1]['accuracy']:.4f}", file=sys.stdout)
     print(f"\n{format_table(rows)}\n(fit and predict: CPU seconds on one core, HOG not included)")
     if args.json:
         write_json({"data": str(args.data), "train_faces": len(train), "test_faces": len(test),

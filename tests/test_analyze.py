@@ -62,6 +62,7 @@ def test_folder_is_walked_and_a_bad_file_is_reported_once_and_skipped(folder_run
     skipped = [line for line in run.stderr.splitlines() if line.startswith("skipped:")]
     assert len(skipped) == 1 and "broken.mp4" in skipped[0], run.stderr
     assert "1 file(s) could not be analysed" in run.stderr
+    assert "files 4/4: 100%" in run.stderr  # the progress bar over all files' frames, at its end
     summary = {Path(r["path"]).name: r for r in read_table(root / "faces.summary.csv")}
     assert set(summary) == {"fr_obama.jpg", "fer_no-faces.jpg", CLIP, "broken.mp4"}
     assert summary["broken.mp4"]["error"] and not summary[CLIP]["error"]

@@ -52,6 +52,8 @@ def test_command_line_prints_the_table_and_writes_it_as_json(run_script, tiny_da
     for row in result["results"]:
         assert f"{row['accuracy']:10.4f}{row['macro_f1']:10.4f}{row['fit_s']:10.1f}" in run.stdout
     assert [p.name for p in tmp_path.iterdir()] == [output.name]  # no temporary file left behind
+    for bar in ("HOG, train: 100%", "HOG, test: 100%", "fitting: 100%"):  # progress bars on stderr
+        assert bar in run.stderr
 
 
 @pytest.mark.parametrize("args, message", [
