@@ -12,6 +12,7 @@ const token = new URLSearchParams(location.search).get("token");
 const withToken = (url) => token ? `${url}${url.includes("?") ? "&" : "?"}token=${encodeURIComponent(token)}` : url;
 
 let socket = null, stream = null, labels = [], rate = 0, lastReply = 0;
+let session = 0;  // each camera start is one session; a later start or an upload ends it
 const grab = document.createElement("canvas");
 
 function say(text) { $("status").textContent = text; }
@@ -59,20 +60,26 @@ function show(result) {
 
 async function startCamera() {
   stopCamera();
+  const mine = session;
   if (!navigator.mediaDevices) { say("no camera here: the page needs https (or localhost)"); return; }
+  let camera;
   try {
-    stream = await navigator.mediaDevices.getUserMedia({ video: { facingMode: "user", width: 640, height: 480 } });
+    camera = await navigator.mediaDevices.getUserMedia({ video: { facingMode: "user", width: 640, height: 480 } });
   } catch (e) { say(`camera: ${e.message}`); return; }
+  if (mine !== session) { camera.getTracks().forEach((t) => t.stop()); return; }  // an upload came first
+  stream = camera;
   const video = $("video");
   video.hidden = false;
   video.srcObject = stream;
   await video.play();
+  if (mine !== session) return;
   const scheme = location.protocol === "https:" ? "wss" : "ws";
   socket = new WebSocket(withToken(`${scheme}://${location.host}/api/stream`));
   socket.binaryType = "arraybuffer";
   socket.onopen = () => { say("live"); sendFrame(); };
-  socket.onclose = (e) => { if (socket) say(`connection closed (${e.code}${e.reason ? ": " + e.reason : ""})`); };
+  socket.onclose = (e) => { if (mine === session) say(`connection closed (${e.code}${e.reason ? ": " + e.reason : ""})`); };
   socket.onmessage = (e) => {
+    if (mine !== session) return;  // a late answer of a stopped camera
     const reply = JSON.parse(e.data), now = performance.now();
     if (reply.error) say(reply.error); else show(reply);
     if (lastReply) rate = rate ? 0.9 * rate + 0.1 * (1000 / (now - lastReply)) : 1000 / (now - lastReply);
@@ -96,6 +103,7 @@ function sendFrame() {
 }
 
 function stopCamera() {
+  session += 1;
   const s = socket;
   socket = null;
   if (s) s.close();
