@@ -1,4 +1,4 @@
-"""Accuracy on real faces beside FER2013: the README's "real faces" table, for one or more models.
+"""Accuracy and calibration on real faces beside FER2013: the README's "real faces" table, for one or more models.
 
     python benchmarks/real_faces.py [--model model_file.h5 ...] [--json benchmarks/results/real_faces.json]
 
@@ -9,7 +9,8 @@ Each model is measured through detect.py's own path (TFLite, int8 weights, mirro
   observers had no such choice); on every performer, and on the 10 performers held out of training
   (`python -m moodlens.group_split ... --hold-out 10 --seed 0` draws the same ten).
 "Accuracy" counts photos without a face as wrong; "labelled" also counts as wrong the faces detect.py
-calls uncertain (top probability below its default threshold).
+calls uncertain (top probability below its default threshold). "ECE" is the expected calibration
+error of the faces found (`moodlens/calibration.py`).
 """
 
 import argparse
@@ -20,6 +21,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+import numpy as np  # noqa: E402
+
+from moodlens.calibration import expected_calibration_error  # noqa: E402
 from moodlens.detector import DEFAULT_THRESHOLD, EmotionDetector  # noqa: E402
 from moodlens.evaluation import evaluate_folder, votes_accuracy  # noqa: E402
 from moodlens.group_split import held_out_groups  # noqa: E402
@@ -33,15 +37,19 @@ SEED = 0
 def subset_figures(records: list[dict], labels: tuple[str, ...]) -> dict:
     """Accuracy, accuracy with uncertain faces counted wrong, and recall per class."""
     def right(r: dict, threshold: float = 0.0) -> bool:
-        return r["label"] == r["predicted"] and max(r["scores"]) >= threshold
+        return r["label"] == r["predicted"] and max(r["scores"]) >= threshold  # no face: predicted is None
 
     recall = {}
     for name in labels:
         of_class = [r for r in records if r["label"] == name]
         if of_class:
             recall[name] = sum(right(r) for r in of_class) / len(of_class)
+    found = [r for r in records if r["scores"] is not None]
+    ece = expected_calibration_error(np.array([r["scores"] for r in found]),
+                                     np.array([labels.index(r["label"]) for r in found]))
     return {"photos": len(records), "accuracy": sum(right(r) for r in records) / len(records),
-            "labelled": sum(right(r, DEFAULT_THRESHOLD) for r in records) / len(records), "recall": recall}
+            "labelled": sum(right(r, DEFAULT_THRESHOLD) for r in records) / len(records), "ece": ece,
+            "recall": recall}
 
 
 def posed_figures(detector: EmotionDetector, posed: Path) -> dict:
@@ -69,7 +77,9 @@ def posed_figures(detector: EmotionDetector, posed: Path) -> dict:
 def model_figures(model: Path) -> dict:
     detector = EmotionDetector(model)
     report, records = evaluate_folder(detector, SHARED / "fer2013" / "test", photos=False)
+    truth = np.array([detector.labels.index(r["label"]) for r in records])
     fer = {"accuracy": report["accuracy"], "macro_f1": report["macro_f1"],
+           "ece": expected_calibration_error(np.array([r["scores"] for r in records]), truth),
            "recall": {n: c["recall"] for n, c in report["per_class"].items()},
            "ferplus_majority": votes_accuracy(records, SHARED / "fer2013" / "ferplus_votes.csv", detector.labels)}
     return {"model": str(model), "fer2013_test": fer, "posed": posed_figures(detector, SHARED / "posed" / "taiwanese")}
@@ -78,12 +88,13 @@ def model_figures(model: Path) -> dict:
 def print_figures(figures: dict) -> None:
     fer, posed = figures["fer2013_test"], figures["posed"]
     print(f"\n{figures['model']}\nFER2013 test: {fer['accuracy']:.2%} (macro F1 {fer['macro_f1']:.3f}), "
-          f"FER+ majority {fer['ferplus_majority']['accuracy']:.2%}")
+          f"FER+ majority {fer['ferplus_majority']['accuracy']:.2%}, ECE {fer['ece']:.3f}")
     print(f"posed photos, faces found {posed['faces_found']} of {posed['all']['photos']}")
     for name in ("all", "agreed", "held_out", "held_out_agreed"):
         s = posed[name]
         recall = " ".join(f"{k} {v:.2f}" for k, v in s["recall"].items())
-        print(f"  {name:16} {s['photos']:5} photos  {s['accuracy']:.2%}  (labelled {s['labelled']:.2%})  {recall}")
+        print(f"  {name:16} {s['photos']:5} photos  {s['accuracy']:.2%}  (labelled {s['labelled']:.2%}, "
+              f"ECE {s['ece']:.3f})  {recall}")
 
 
 def main() -> None:

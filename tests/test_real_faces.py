@@ -98,3 +98,16 @@ def test_train_with_extra_photos_adds_their_faces(tiny_data: Path, few_photos: P
     assert run.returncode == 0, run.stderr[-3000:]
     assert f"extra: 14 faces from {few_photos} (0 photos without a face), x3" in run.stdout
     assert "train: 147 faces" in run.stdout  # 105 + 3 x 14
+
+
+def test_calibration_error_is_the_gap_between_confidence_and_accuracy() -> None:
+    from moodlens.calibration import expected_calibration_error
+
+    truth = np.array([0] * 8 + [1] * 2)  # 10 faces, all scored 0.8 for class 0: right 8 times in 10
+    scores = np.tile([0.8, 0.2], (10, 1))
+    assert expected_calibration_error(scores, truth) == pytest.approx(0.0)
+    overconfident = np.tile([0.99, 0.01], (10, 1))
+    assert expected_calibration_error(overconfident, truth) == pytest.approx(0.19)
+    # Two bins: 0.9 confident and always right (gap 0.1), 0.6 confident and right half the time (0.1).
+    mixed = np.array([[0.9, 0.1]] * 4 + [[0.6, 0.4]] * 4)
+    assert expected_calibration_error(mixed, np.array([0] * 4 + [0, 1, 0, 1])) == pytest.approx(0.1)
