@@ -23,13 +23,16 @@ def smoothing(text: str) -> float:
 
 def parse_args():
     from moodlens.classifier import DEFAULT_TTA
-    from moodlens.detector import DEFAULT_REDETECT, DEFAULT_SMOOTH
+    from moodlens.detector import DEFAULT_REDETECT, DEFAULT_SMOOTH, DEFAULT_THRESHOLD
 
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--source", default="0",
                    help="camera index, video file, image, folder of images or stream URL (default: 0)")
     p.add_argument("--model", type=Path, default=Path("model_file.h5"), help="model file (default: model_file.h5)")
     p.add_argument("--no-window", action="store_true", help="run headless (automatic where no display exists)")
+    p.add_argument("--fast", action="store_true",
+                   help="in the window, process a video file flat out rather than at its own frame rate "
+                        "(headless runs always are)")
     p.add_argument("--output", type=Path, help="write the annotated video, image, or folder of images")
     p.add_argument("--log", type=Path, help="write one record per face per frame (.jsonl or .csv)")
     p.add_argument("--cascade", type=Path, help="Haar cascade XML (default: OpenCV's frontal face cascade)")
@@ -45,8 +48,9 @@ def parse_args():
     p.add_argument("--redetect", type=cli.positive_int, default=DEFAULT_REDETECT,
                    help=f"search whole video frames every N frames, follow known faces in between "
                         f"(default {DEFAULT_REDETECT})")
-    p.add_argument("--threshold", type=cli.fraction, default=0.4,
-                   help="below this top probability a face is labelled uncertain (default 0.4, 0 never)")
+    p.add_argument("--threshold", type=cli.fraction, default=DEFAULT_THRESHOLD,
+                   help=f"below this top probability a face is labelled uncertain (default {DEFAULT_THRESHOLD}, "
+                        "0 never)")
     p.add_argument("--margin", type=cli.fraction, default=None,
                    help="border added around each face box before classifying, as a fraction of its size")
     p.add_argument("--tta", action=argparse.BooleanOptionalAction, default=DEFAULT_TTA,
@@ -77,7 +81,8 @@ def main() -> None:
     if not args.no_window and not window:
         print("note: no display found, running without a window", file=sys.stderr)
     try:
-        summary = run(detector, source, window, args.output, args.log, args.smooth, args.redetect)
+        summary = run(detector, source, window, args.output, args.log, args.smooth, args.redetect,
+                      paced=not args.fast)
     finally:
         source.close()
     print(summary.line(args.source))

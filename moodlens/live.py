@@ -1,19 +1,19 @@
 """The detection loop: frames in, faces classified, boxes drawn, shown and written out."""
 
-import contextlib
 import os
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
 import numpy as np
+from tqdm import tqdm
 
-from moodlens.detector import DEFAULT_REDETECT, DEFAULT_SMOOTH, EmotionDetector
+from moodlens.detector import DEFAULT_REDETECT, DEFAULT_SMOOTH, Detection, EmotionDetector
 from moodlens.errors import MoodlensError, os_error_text
-from moodlens.interrupts import interrupts_deferred
-from moodlens.outputs import ImageOutput, RecordLog, VideoOutput, check_not_source, interrupted_name
+from moodlens.images import image_files
+from moodlens.outputs import ImageOutput, RecordLog, VideoOutput, check_not_source, close_outputs, interrupted_note
 from moodlens.overlay import draw_detections, draw_fps
 from moodlens.sources import Source
 
@@ -30,7 +30,6 @@ class RunSummary:
     frames_with_face: int = 0
     faces: int = 0
     seconds: float = 0.0
-    outputs: list[Path] = field(default_factory=list)
 
     def line(self, name: str) -> str:
         share = self.frames_with_face / self.frames if self.frames else 0.0
@@ -85,39 +84,65 @@ def source_path(source: Source) -> Path | None:
     return None if source.live else Path(source.spec)
 
 
-def close_outputs(outputs: list[ImageOutput | VideoOutput | RecordLog], how: str) -> list[Path]:
-    """Close every output (even if one close fails) as `how` says: "complete" renames each into place,
-    "interrupted" keeps each partial file under its `interrupted_name`, "discard" removes them.
-    Ctrl-C and SIGTERM wait until this is done. Returns the partial files kept."""
-    kept: list[Path] = []
-    with interrupts_deferred(), contextlib.ExitStack() as closing:
-        for out in reversed(outputs):  # an ExitStack runs its callbacks last in, first out
-            target = {"complete": out.path, "interrupted": interrupted_name(out.path), "discard": None}[how]
-            closing.callback(lambda out=out, target=target: kept.append(out.close(target)))
-    return [path for path in kept if path is not None and how == "interrupted"]
+def expected_frames(source: Source) -> int | None:
+    """How many frames a video file or folder holds (from the video's header); None for the others."""
+    if source.kind == "video":
+        return int(source.capture.get(cv2.CAP_PROP_FRAME_COUNT)) or None
+    if source.kind == "folder":
+        return len(image_files(Path(source.spec)))
+    return None
 
 
-def interrupted_note(kept: list[Path]) -> str:
-    if not kept:
-        return "no partial output kept; earlier files untouched"
-    return f"partial outputs kept as {', '.join(map(str, kept))}; earlier files untouched"
+def progress_bar(source: Source, window: bool) -> tqdm:
+    """A bar with the time left over a headless run on a video file or folder, on stderr when it is a
+    terminal (a log or a pipe gets only the summary); off for the other runs, where it only counts."""
+    total = expected_frames(source)
+    return tqdm(total=total, unit="photo" if source.stills else "frame", file=sys.stderr, leave=False,
+                disable=True if window or total is None else None, dynamic_ncols=True, mininterval=0.5,
+                bar_format="{l_bar}{bar}| {n_fmt}/{total_fmt} [{elapsed}, ETA {remaining}, {rate_fmt}]")
+
+
+class Playback:
+    """Shows a video file at its own frame rate: how long to wait after each frame for the next one's time."""
+
+    def __init__(self, fps: float):
+        self.fps, self.start = fps, None
+
+    def wait_ms(self, timestamp: float) -> int:
+        """Milliseconds until the frame after the one at `timestamp` is due (at least 1: the window draws then)."""
+        now = time.perf_counter()
+        if self.start is None:
+            self.start = now - timestamp
+        due = self.start + timestamp + 1 / self.fps
+        return max(1, round((due - now) * 1000))
+
+
+def face_lines(detections: list[Detection], name: str | None) -> list[str]:
+    """`face 1: happy 87% at [x, y, w, h]` for each face of a photo, after its file name in a folder."""
+    prefix = f"{name} " if name else ""
+    return [f"{prefix}face {i}: {d.emotion} {d.confidence:.0%} at {list(d.box)}" for i, d in enumerate(detections, 1)]
 
 
 def run(detector: EmotionDetector, source: Source, window: bool, output: Path | None = None,
-        log: Path | None = None, smooth: float = DEFAULT_SMOOTH, redetect: int = DEFAULT_REDETECT) -> RunSummary:
+        log: Path | None = None, smooth: float = DEFAULT_SMOOTH, redetect: int = DEFAULT_REDETECT,
+        paced: bool = True) -> RunSummary:
     """Process every frame of `source`; returns what it saw. Outputs are finished or removed; on Ctrl-C or
     SIGTERM they are kept under `interrupted_name`s (named in the KeyboardInterrupt) and earlier files stay.
 
-    Photos are each searched in full; video frames go through a FaceStream (tracking, smoothing).
+    Photos are each searched in full, and without a window each face is printed; video frames go
+    through a FaceStream (tracking, smoothing). In the window a video file plays at its own frame rate
+    unless `paced` is False; headless runs go flat out, with a progress bar on a terminal.
     """
     for path, what in ((output, "output"), (log, "log")):
         if path is not None:
             check_not_source(path, source_path(source), what)
     summary, rate = RunSummary(), FrameRate()
     process = detector.detect if source.stills else detector.stream(smooth, redetect).process
+    playback = Playback(source.fps) if window and paced and source.kind == "video" and source.fps else None
     writer = open_output(output, source)
     records = RecordLog(log, detector.labels) if log else None
     outputs = [out for out in (writer, records) if out]
+    progress = progress_bar(source, window)
     start = time.perf_counter()
     try:
         for frame in source.frames():
@@ -132,9 +157,14 @@ def run(detector: EmotionDetector, source: Source, window: bool, output: Path | 
                 writer.write(frame.image, frame.name)
             if records:  # after the frame is written: an interrupted log never runs ahead of its video
                 records.write(frame.name, frame.index, frame.timestamp, detections)
+            if source.stills and not window:
+                for line in face_lines(detections, frame.name if source.kind == "folder" else None):
+                    progress.write(line, file=sys.stdout)
+            progress.update()
             if window:
                 show(frame.image, first=summary.frames == 1)
-                if cv2.waitKey(0 if source.stills else 1) & 0xFF in QUIT_KEYS:
+                wait = 0 if source.stills else playback.wait_ms(frame.timestamp) if playback else 1
+                if cv2.waitKey(wait) & 0xFF in QUIT_KEYS:
                     break
                 if cv2.getWindowProperty(WINDOW, cv2.WND_PROP_VISIBLE) < 1:
                     break  # the user closed the window
@@ -148,6 +178,7 @@ def run(detector: EmotionDetector, source: Source, window: bool, output: Path | 
         raise
     finally:
         summary.seconds = time.perf_counter() - start
+        progress.close()
         if window:
             cv2.destroyAllWindows()
     close_outputs(outputs, "complete")

@@ -5,6 +5,7 @@ leaves a half-written file where the user expects a finished one. An interrupted
 wrote under a name that says so (`interrupted_name`), leaving a complete earlier file untouched.
 """
 
+import contextlib
 import csv
 import json
 import os
@@ -17,6 +18,7 @@ import numpy as np
 from moodlens.detector import Detection
 from moodlens.errors import MoodlensError
 from moodlens.files import replaced, temporary_name
+from moodlens.interrupts import interrupts_deferred
 
 VIDEO_CODECS = {".mp4": "mp4v", ".avi": "MJPG", ".mkv": "MJPG", ".webm": "VP80"}  # browsers play only WebM of these
 
@@ -203,3 +205,22 @@ class ImageOutput:
     def close(self, target: Path | None) -> Path | None:
         """Each image is complete once written and stays: nothing is pending, nothing is partial."""
         return None
+
+
+def close_outputs(outputs: list[ImageOutput | VideoOutput | RecordLog], how: str) -> list[Path]:
+    """Close every output (even if one close fails) as `how` says: "complete" renames each into place,
+    "interrupted" keeps each partial file under its `interrupted_name`, "discard" removes them.
+    Ctrl-C and SIGTERM wait until this is done. Returns the partial files kept."""
+    kept: list[Path] = []
+    with interrupts_deferred(), contextlib.ExitStack() as closing:
+        for out in reversed(outputs):  # an ExitStack runs its callbacks last in, first out
+            target = {"complete": out.path, "interrupted": interrupted_name(out.path), "discard": None}[how]
+            closing.callback(lambda out=out, target=target: kept.append(out.close(target)))
+    return [path for path in kept if path is not None and how == "interrupted"]
+
+
+def interrupted_note(kept: list[Path]) -> str:
+    """What the `interrupted: ...` line says about the outputs."""
+    if not kept:
+        return "no partial output kept; earlier files untouched"
+    return f"partial outputs kept as {', '.join(map(str, kept))}; earlier files untouched"

@@ -1,24 +1,33 @@
 """detect.py headless on real media: an image, a folder of photos and a video, with --output and --log."""
 
+import contextlib
 import csv
+import fcntl
 import json
+import os
+import pty
+import re
 import shutil
+import struct
 import subprocess
+import sys
+import termios
 from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
+from conftest import ROOT, script_env
 from video_helpers import read_frames
 
+from moodlens.detector import DEFAULT_THRESHOLD
 from moodlens.labels import EMOTIONS
 from moodlens.overlay import COLORS
 
 VIDEO = "fer_woman2.mp4"
 VIDEO_FRAMES = 464
 PHOTOS = {"fr_obama.jpg": 1, "fr_two_people.jpg": 2, "fer_no-faces.jpg": 0}  # faces in each (media README)
-DEFAULT_THRESHOLD = 0.4  # detect.py labels a face "uncertain" below this top score
 FIELDS = {"source", "frame", "time", "track", "box", "emotion", "confidence", "scores"}
 
 
@@ -144,6 +153,12 @@ def test_image_output_is_the_annotated_photo(image: Detected, media: Path) -> No
     assert changed.sum() > 500  # the box and the label are drawn on it
 
 
+def test_image_run_prints_the_face_its_emotion_and_confidence(image: Detected) -> None:
+    (record,) = jsonl(image.log)
+    line = f"face 1: {record['emotion']} {record['confidence']:.0%} at {record['box']}"
+    assert image.run.stdout.splitlines()[0] == line
+
+
 def test_image_log_has_one_record_for_the_one_face(image: Detected) -> None:
     (record,) = jsonl(image.log)
     check_record(record, (1137, 910))
@@ -172,6 +187,12 @@ def test_folder_csv_log_has_a_header_and_one_row_per_face(folder: Detected, medi
         assert record["time"] == 0.0 and record["track"] is None
 
 
+def test_folder_run_prints_each_face_after_its_photo_name(folder: Detected) -> None:
+    lines = [line for line in folder.run.stdout.splitlines() if " face " in line]
+    assert {name: sum(line.startswith(f"{name} face ") for line in lines) for name in PHOTOS} == PHOTOS
+    assert "fr_two_people.jpg face 2: " in folder.run.stdout
+
+
 def test_folder_run_leaves_no_temporary_files(folder: Detected) -> None:
     assert sorted(p.name for p in folder.folder.iterdir()) == ["annotated", "faces.csv"]
 
@@ -194,3 +215,25 @@ def test_committed_model_calls_broad_smiles_happy(run_script, media: Path, tmp_p
     rose = min((r for r in records if r["source"] == "fr_kit_with_rose.jpg"), key=lambda r: r["box"][0])
     for smile in (obama, rose):
         assert smile["emotion"] == "happy" and smile["confidence"] >= 0.6, smile
+
+
+# --- progress on a terminal -------------------------------------------------------------------------------
+
+
+def test_headless_video_run_shows_a_progress_bar_with_the_time_left_on_a_terminal(tiny_model, media: Path) -> None:
+    """stderr is a pseudo-terminal here, as in a shell; elsewhere (a pipe, a log) no bar is drawn."""
+    reader, writer = pty.openpty()
+    fcntl.ioctl(writer, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))  # 24 rows, 100 columns
+    run = subprocess.Popen([sys.executable, str(ROOT / "detect.py"), "--model", str(tiny_model.path), "--source",
+                            str(media / "huimiang_1543684773.avi"), "--no-window"], cwd=ROOT, env=script_env(),
+                           stdout=subprocess.PIPE, stderr=writer, text=True)
+    os.close(writer)
+    drawn = b""
+    with contextlib.suppress(OSError):  # EIO once the process has closed the terminal
+        while chunk := os.read(reader, 4096):
+            drawn += chunk
+    os.close(reader)
+    stdout, _ = run.communicate(timeout=120)
+    assert run.returncode == 0 and "67 frames" in stdout
+    text = drawn.decode(errors="replace")
+    assert re.search(r"\d+/67 \[[0-9:]+, ETA [0-9:?]+", text), text

@@ -5,6 +5,7 @@ support (PyPI's Pillow wheels have it) for screenshots; skips with a reason wher
 """
 
 import os
+import re
 import select
 import shutil
 import subprocess
@@ -16,6 +17,7 @@ import cv2
 import numpy as np
 import pytest
 
+from moodlens.live import Playback
 from moodlens.overlay import COLORS
 
 VIDEO = "fer_woman2.mp4"
@@ -137,3 +139,23 @@ def test_q_closes_the_window_of_a_photo(display: str, start_window, media: Path)
     assert ended.returncode == 0, ended.stderr[-3000:]
     assert "fer_justin.jpg: 1 frames, a face on 1 (100.0%), 1 faces" in ended.stdout
     assert overlay_colour(screenshot(display)) is None  # the window is gone
+
+
+def summary_rate(stdout: str) -> float:
+    """The frames/s of detect.py's summary line."""
+    return float(re.search(r"([0-9.]+) frames/s", stdout).group(1))
+
+
+def test_a_video_file_plays_at_its_own_frame_rate_in_the_window(display: str, start_window, media: Path) -> None:
+    """huimiang is 30 frames/s; processed flat out it runs at 60 or more on a quiet machine."""
+    ended = start_window(media / "huimiang_1543684773.avi").finish(timeout=SHOW_TIMEOUT_S)
+    assert ended.returncode == 0, ended.stderr[-3000:]
+    assert "67 frames" in ended.stdout and summary_rate(ended.stdout) <= 30 * 1.03
+
+
+def test_playback_waits_for_each_frames_time_on_any_machine() -> None:
+    """The same pacing without a window: 10 frames at 30 frames/s, no processing, take a third of a second."""
+    playback, start = Playback(30.0), time.perf_counter()
+    for index in range(10):
+        time.sleep(playback.wait_ms(index / 30) / 1000)
+    assert time.perf_counter() - start >= 10 / 30 - 0.01
