@@ -24,6 +24,7 @@ def smoothing(text: str) -> float:
 def parse_args():
     from moodlens.classifier import DEFAULT_TTA
     from moodlens.detector import DEFAULT_REDETECT, DEFAULT_SMOOTH, DEFAULT_THRESHOLD
+    from moodlens.faces import CascadeParams
 
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--source", default="0",
@@ -39,8 +40,9 @@ def parse_args():
     p.add_argument("--scale-factor", type=float, default=1.1, help="cascade image pyramid step (> 1)")
     p.add_argument("--min-neighbors", type=int, default=5, help="cascade votes a face needs (>= 0)")
     p.add_argument("--min-size", type=cli.positive_int, default=30, help="smallest face side in pixels")
-    p.add_argument("--min-face", type=cli.fraction, default=0.06,
-                   help="smallest face side as a fraction of the frame's shorter side (default 0.06)")
+    p.add_argument("--min-face", type=cli.fraction, default=CascadeParams.min_face,
+                   help="smallest face side as a fraction of the frame's shorter side (default 0: any face of "
+                        "--min-size pixels or more)")
     p.add_argument("--no-check", action="store_true",
                    help="keep every cascade candidate (no second-cascade check against phantom faces)")
     p.add_argument("--smooth", type=smoothing, default=DEFAULT_SMOOTH,

@@ -21,10 +21,9 @@ from pathlib import Path
 import cv2
 
 from moodlens.commands.options import DetectorSpec
-from moodlens.compiled import file_digest
 from moodlens.detector import EmotionDetector
 from moodlens.errors import MoodlensError
-from moodlens.files import replaced
+from moodlens.files import file_digest, replaced
 from moodlens.images import IMAGE_SUFFIXES
 from moodlens.outputs import face_record, write_json
 from moodlens.sources import Source

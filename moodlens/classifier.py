@@ -3,7 +3,7 @@
 Two inference paths:
     tflite  the model converted once to TFLite with 8-bit weights and run by LiteRT with XNNPACK
             (default): about half a millisecond per face on one core, and detect.py starts without
-            importing TensorFlow. The conversion is cached per model file content (see `compiled.py`);
+            importing TensorFlow. The conversion is cached per model file content (see `tflite.py`);
             its accuracy matches the float model's within noise (model card, "Int8 weights").
     tf      a `tf.function` with a fixed input signature over the float Keras model.
 `model.predict` is never used per frame: in Keras 3 each call costs tens of milliseconds.
@@ -13,9 +13,9 @@ from pathlib import Path
 
 import numpy as np
 
-from moodlens.compiled import load_tflite
 from moodlens.errors import MoodlensError
 from moodlens.preprocess import INPUT_SHAPE, to_model_input
+from moodlens.tflite import load_tflite
 
 BACKENDS = ("tflite", "tf")
 # Averaging each face with its mirror image lifts FER2013 test accuracy, for a second half-millisecond

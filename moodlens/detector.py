@@ -15,17 +15,18 @@ import numpy as np
 from moodlens.classifier import DEFAULT_TTA, EmotionClassifier
 from moodlens.faces import Box, CascadeParams, FaceFinder, suppress_overlaps
 from moodlens.preprocess import crop_face, to_gray
+from moodlens.scenes import CutDetector
 from moodlens.tracking import Tracker
 
-# Measured: on FER2013 faces the Haar box is 84% of the crop's side (benchmarks/face_framing.py),
-# so 9% of the box on each side restores the framing the model learned from.
+# Measured: on FER2013 faces the Haar box is 84% of the crop's side (benchmarks/face_quality.py,
+# framing), so 9% of the box on each side restores the framing the model learned from.
 DEFAULT_MARGIN = 0.09
 UNCERTAIN = "uncertain"
 # detect.py's and the web server's default: on FER2013 test 14.6 % of faces score below it, and the model
 # is right on only 35 % of those (71 % on the rest), so they are labelled uncertain (README).
 DEFAULT_THRESHOLD = 0.4
-# Measured on the real videos (benchmarks/face_quality.py): 0.8 takes fer_woman2's label flicker
-# from 7.0 % to 4.6 % for 4 frames of lag when the expression really changes; 0.9 costs 7 frames.
+# Measured on the real videos (benchmarks/face_quality.py, README): 0.8 takes fer_woman2's label
+# flicker from 6.1 % to 4.1 % for 4 frames of lag when the expression really changes; 0.9 costs 7.
 DEFAULT_SMOOTH = 0.8
 DEFAULT_REDETECT = 5
 
@@ -55,8 +56,8 @@ class EmotionDetector:
     def __init__(self, model_path: Path | str = "model_file.h5", cascade: Path | None = None,
                  params: CascadeParams | None = None, margin: float = DEFAULT_MARGIN,
                  threshold: float = 0.0, tta: bool = DEFAULT_TTA, backend: str = "tflite", threads: int | None = None):
+        self.faces = FaceFinder(cascade, params)  # first: a bad cascade file is refused before the model loads
         self.classifier = EmotionClassifier(model_path, tta=tta, backend=backend, threads=threads)
-        self.faces = FaceFinder(cascade, params)
         self.margin, self.threshold = margin, threshold
 
     @property
@@ -84,29 +85,64 @@ class EmotionDetector:
         return FaceStream(self, smooth, redetect)
 
 
+class SearchSchedule:
+    """When a FaceStream searches the whole frame; between two such searches it only follows the
+    faces it knows, each in a small window around its last box.
+
+    The whole frame is searched on the first frame, on the first frame of a new shot, and every
+    `every` frames, whether or not a face is known (searching every frame while none was known made
+    scenes without faces run at the full cascade's speed). A face entering the picture is therefore
+    found within `every` frames, at once after a cut.
+    """
+
+    def __init__(self, every: int):
+        self.every, self.waited = max(every, 1), None
+
+    def full_search(self, cut: bool) -> bool:
+        """Whether this frame is searched in full; call once per frame."""
+        if cut or self.waited is None or self.waited + 1 >= self.every:
+            self.waited = 0
+            return True
+        self.waited += 1
+        return False
+
+
+# A face the local search missed is looked for in a window this much wider (of its size, each side)
+# on the next frames, until found or its track ends: it may have moved further than one frame's step.
+LOST_WINDOW = 1.0
+
+
 class FaceStream:
-    """Faces of consecutive video frames: tracked, searched in full only every `redetect` frames
-    (or when a face is lost), and labelled from scores smoothed over time (`smooth`, 0 = off)."""
+    """Faces of consecutive video frames: tracked, searched in full only when `SearchSchedule` says
+    (every `redetect` frames and at scene cuts), and labelled from scores smoothed over time
+    (`smooth`, 0 = off). At a scene cut every track ends: the next shot's faces start afresh."""
 
     def __init__(self, detector: EmotionDetector, smooth: float = DEFAULT_SMOOTH, redetect: int = DEFAULT_REDETECT):
-        self.detector, self.smooth, self.redetect = detector, smooth, max(redetect, 1)
+        self.detector, self.smooth = detector, smooth
         self.tracker = Tracker()
-        self.frames = 0
-        self.lost = True  # no face known yet: search the whole frame
+        self.schedule = SearchSchedule(redetect)
+        self.cuts = CutDetector()
 
     def process(self, frame: np.ndarray) -> list[Detection]:
         """The faces of the next frame, each with its track number."""
         gray = to_gray(frame)
-        faces = self.detector.faces
-        if self.lost or self.frames % self.redetect == 0:
-            boxes, self.lost = faces.find(gray), False
-        else:
-            refined = [faces.refine(gray, t.box) for t in self.tracker.tracks if t.misses == 0]
-            boxes = suppress_overlaps([b for b in refined if b is not None], faces.params.overlap)
-            self.lost = len(boxes) < len(refined)
-        self.frames += 1
-        tracks = self.tracker.update(boxes)
-        if not tracks:
-            self.lost = True
+        cut = self.cuts(gray)
+        if cut:
+            self.tracker.end_all()
+        tracks = self.tracker.update(self.find_boxes(gray, cut))
         probs = self.detector.score(gray, [t.box for t in tracks])
         return [self.detector.describe(t.box, t.smooth(p, self.smooth), t.id) for t, p in zip(tracks, probs)]
+
+    def find_boxes(self, gray: np.ndarray, cut: bool) -> list[Box]:
+        """Known faces found again near their last boxes, plus new ones when the schedule says so.
+
+        A known face keeps the box the local search gives it even on whole-frame search frames: the
+        two searches size a face slightly differently, and alternating made a still face's box jump.
+        """
+        faces = self.detector.faces
+        followed = [faces.refine(gray, t.box, LOST_WINDOW) if t.misses else faces.refine(gray, t.box)
+                    for t in self.tracker.tracks]
+        boxes = suppress_overlaps([b for b in followed if b is not None], faces.params.overlap)
+        if self.schedule.full_search(cut):
+            boxes += faces.find(gray, known=boxes)
+        return boxes

@@ -1,6 +1,6 @@
 """The model for a phone or any LiteRT runtime: one self-contained .tflite, int8 weights, labels inside.
 
-The conversion is detect.py's own (`compiled.convert`: the model loaded in safe mode, weights stored
+The conversion is detect.py's own (`tflite.convert`: the model loaded in safe mode, weights stored
 as int8), so the exported file scores faces exactly as detect.py's TFLite path does.
 
     input   float32 [N, 48, 48, 1]: a face, gray, 48x48, values in [0, 1] (`preprocess.to_model_input`)
@@ -13,11 +13,11 @@ a text file beside it, one label a line, as Android's and MediaPipe's samples ex
 import json
 from pathlib import Path
 
-from moodlens.compiled import NamedBytes, convert, read_model_bytes
 from moodlens.errors import MoodlensError
 from moodlens.files import replaced
 from moodlens.modelio import read_labels
 from moodlens.outputs import check_writable, named
+from moodlens.tflite import NamedBytes, convert, read_model_bytes
 
 LABELS_METADATA = "moodlens_labels"
 

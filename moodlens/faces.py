@@ -1,13 +1,17 @@
 """Finding faces: OpenCV's Haar cascade, built once, with fewer phantoms and a cheap local search.
 
-A full search runs the frontal-face cascade over the frame, then keeps a candidate only if
-  - it is at least `min_face` of the frame's shorter side (clothing patterns in big photos are
-    small next to the frame; a fixed pixel minimum would not scale with the image),
+A full search runs the frontal-face cascade over the frame (scaled so the smallest face searched
+for fills the cascade's window), then keeps a candidate only if
   - a second, differently trained cascade (alt2) also sees a face there, and
-  - it does not mostly overlap a larger box already kept.
-Between full searches, `refine` follows a known face by searching a small window around it.
+  - it does not mostly overlap a larger box already kept, and
+  - it is not on the body below a face much larger than itself: there a person's clothing hides
+    anyone behind, and shirt buttons, collars and jewellery are where the cascade sees phantoms.
+No rule drops small faces as a share of the frame: a 1080p street scene holds real 40 px faces
+(`min_face` can still ask for one). Between full searches, `refine` follows a known face by
+searching a small window around it. Every box returned lies inside the frame.
 """
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,16 +36,35 @@ class CascadeParams:
     scale_factor: float = 1.1
     min_neighbors: int = 5
     min_size: int = 30  # pixels, the smallest face side searched for
-    min_face: float = 0.06  # fraction of the frame's shorter side: about 3 m from a VGA webcam
+    min_face: float = 0.0  # fraction of the frame's shorter side (0: only `min_size` counts)
     check: bool = True  # confirm each candidate with a second cascade
     overlap: float = 0.3  # boxes sharing more than this of the smaller one are the same face
 
 
+# The body below a face of width w: centred under it, BODY_WIDTH w wide, down to BODY_DEPTH w below
+# its chin. A candidate there under BODY_FACE of the face's width is clothing, not someone behind.
+BODY_WIDTH, BODY_DEPTH, BODY_FACE = 3.0, 3.0, 0.6
+
+
 def load_cascade(path: Path) -> cv2.CascadeClassifier:
-    cascade = cv2.CascadeClassifier(str(path))
-    if cascade.empty():
-        raise MoodlensError(f"cannot load face cascade {path}: missing or not a cascade XML")
+    """The cascade in an OpenCV cascade XML file; MoodlensError if it is missing, empty or malformed."""
+    if not path.is_file():
+        raise MoodlensError(f"face cascade {path} not found (expected an OpenCV cascade XML file)")
+    try:  # a file OpenCV cannot parse comes back as SystemError, not as an empty cascade
+        cascade = cv2.CascadeClassifier(str(path))
+    except (cv2.error, SystemError):
+        cascade = None
+    if cascade is None or cascade.empty():
+        raise MoodlensError(f"cannot load face cascade {path}: empty, damaged or not a cascade XML")
     return cascade
+
+
+def iou(a: Box, b: Box) -> float:
+    """Intersection over union of two boxes."""
+    w = min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0])
+    h = min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1])
+    inter = max(w, 0) * max(h, 0)
+    return inter / (a[2] * a[3] + b[2] * b[3] - inter)
 
 
 def overlap(a: Box, b: Box) -> float:
@@ -60,12 +83,33 @@ def suppress_overlaps(boxes: list[Box], limit: float) -> list[Box]:
     return kept
 
 
+def on_a_body(box: Box, faces: list[Box]) -> bool:
+    """Whether `box` lies on the body below one of `faces` much larger than itself (see BODY_*)."""
+    cx, cy = box[0] + box[2] / 2, box[1] + box[3] / 2
+    return any(box[2] < BODY_FACE * w and abs(cx - (x + w / 2)) <= BODY_WIDTH * w / 2
+               and y + h <= cy <= y + h + BODY_DEPTH * w for x, y, w, h in faces)
+
+
 def grow(box: Box, factor: float, shape: tuple[int, ...]) -> Box:
     """The box grown by `factor` of its size on each side, cut to the frame."""
     x, y, w, h = box
     left, top = max(round(x - factor * w), 0), max(round(y - factor * h), 0)
     right, bottom = min(round(x + w + factor * w), shape[1]), min(round(y + h + factor * h), shape[0])
     return left, top, right - left, bottom - top
+
+
+def inside(box: Box, shape: tuple[int, ...]) -> Box:
+    """The box cut to the frame: corners scaled back from a shrunk image are rounded apart and can
+    land a pixel outside it."""
+    left, top = min(max(box[0], 0), shape[1] - 1), min(max(box[1], 0), shape[0] - 1)
+    right, bottom = min(box[0] + box[2], shape[1]), min(box[1] + box[3], shape[0])
+    return left, top, max(right - left, 1), max(bottom - top, 1)
+
+
+def scaled_back(found: np.ndarray | tuple, scale: float, origin: tuple[int, int], shape: tuple[int, ...]) -> list[Box]:
+    """Boxes found in an image scaled by `scale` whose corner is at `origin` in the frame, in frame pixels."""
+    return [inside((round(origin[0] + x / scale), round(origin[1] + y / scale), round(w / scale), round(h / scale)),
+                   shape) for x, y, w, h in found]
 
 
 class FaceFinder:
@@ -79,8 +123,9 @@ class FaceFinder:
     def min_face_pixels(self, shape: tuple[int, ...]) -> int:
         return max(self.params.min_size, round(self.params.min_face * min(shape[:2])))
 
-    def find(self, gray: np.ndarray) -> list[Box]:
-        """Face boxes in a whole frame, largest first."""
+    def find(self, gray: np.ndarray, known: list[Box] | tuple = ()) -> list[Box]:
+        """Face boxes in a whole frame, largest first; candidates on a `known` face are left out
+        (a video already follows those: they are neither checked nor returned)."""
         p = self.params
         min_px = self.min_face_pixels(gray.shape)
         scale = min(1.0, SEARCH_WINDOW / min_px)  # a large frame is searched smaller: same faces, less work
@@ -88,9 +133,13 @@ class FaceFinder:
         side = max(round(min_px * scale), 1)
         found = self.cascade.detectMultiScale(small, scaleFactor=p.scale_factor, minNeighbors=p.min_neighbors,
                                               minSize=(side, side))
-        boxes = [tuple(round(v / scale) for v in box) for box in found]
-        boxes = [b for b in boxes if self.confirmed(gray, b)]
-        return suppress_overlaps(boxes, p.overlap)
+        boxes = [b for b in scaled_back(found, scale, (0, 0), gray.shape)
+                 if all(overlap(b, k) <= p.overlap for k in known) and self.confirmed(gray, b)]
+        kept: list[Box] = []
+        for box in suppress_overlaps(boxes, p.overlap):  # largest first: the faces whose bodies count
+            if not on_a_body(box, kept + list(known)):
+                kept.append(box)
+        return kept
 
     def confirmed(self, gray: np.ndarray, box: Box) -> bool:
         """Whether the second cascade also finds a face of about this size here."""
@@ -98,26 +147,32 @@ class FaceFinder:
             return True
         return bool(search_near(self.checker, gray, box, around=0.25, step=1.05, neighbors=2, sizes=(0.6, 1.5)))
 
-    def refine(self, gray: np.ndarray, box: Box) -> Box | None:
-        """The face near a known box; None when it is gone."""
-        found = search_near(self.cascade, gray, box, around=0.4, step=1.15, neighbors=3, sizes=(0.75, 1.33))
-        return max(found, key=lambda b: b[2]) if found else None
+    def refine(self, gray: np.ndarray, box: Box, around: float = 0.4) -> Box | None:
+        """The face near a known box (the candidate that overlaps it most); None when it is gone.
+
+        Taking the widest candidate instead made a still face's box creep outwards frame by frame.
+        """
+        found = search_near(self.cascade, gray, box, around=around, step=1.15, neighbors=3, sizes=(0.75, 1.33))
+        return max(found, key=lambda b: iou(b, box)) if found else None
 
 
 def search_near(cascade: cv2.CascadeClassifier, gray: np.ndarray, box: Box, around: float, step: float,
                 neighbors: int, sizes: tuple[float, float]) -> list[Box]:
     """Faces of about `box`'s size (`sizes` as factors) in the window `around` it, in frame pixels.
 
-    The window is scaled so the face is TRACK_FACE pixels wide: the search costs the same for a
-    near face as for a far one.
+    The window is scaled so the face is about TRACK_FACE pixels wide: the search costs the same for
+    a near face as for a far one. The scale is rounded to a power of `step`, so a box a few pixels
+    wider or narrower is searched on the same grid of sizes and a still face gets the same box
+    back (a scale that followed the box exactly let the box and the grid push each other outwards).
     """
     x, y, w, h = grow(box, around, gray.shape)
     if w < 2 or h < 2:
         return []
-    scale = min(1.0, TRACK_FACE / box[2])
+    scale = min(1.0, step ** round(math.log(TRACK_FACE / box[2], step)))
     window = cv2.resize(gray[y : y + h, x : x + w], None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
-    low, high = (max(round(box[2] * scale * f), 1) for f in sizes)
+    low, high = (max(round(TRACK_FACE * f), 1) for f in (sizes[0] / step, sizes[1] * step))
+    if scale == 1.0:  # a face smaller than TRACK_FACE is searched at its own size
+        low, high = (max(round(box[2] * f), 1) for f in sizes)
     found = cascade.detectMultiScale(window, scaleFactor=step, minNeighbors=neighbors,
                                      minSize=(low, low), maxSize=(high, high))
-    return [(round(x + fx / scale), round(y + fy / scale), round(fw / scale), round(fh / scale))
-            for fx, fy, fw, fh in found]
+    return scaled_back(found, scale, (x, y), gray.shape)

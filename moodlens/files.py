@@ -1,6 +1,8 @@
-"""Writing a file whole or not at all: into a hidden sibling, renamed over the target when complete."""
+"""Writing a file whole or not at all (into a hidden sibling, renamed over the target when complete),
+and a file's content digest."""
 
 import contextlib
+import hashlib
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,3 +23,12 @@ def replaced(path: Path) -> Iterator[Path]:
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def file_digest(path: Path) -> str:
+    """SHA-256 of a file's bytes, hex."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

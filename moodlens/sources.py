@@ -28,7 +28,9 @@ OPEN_FAILURES = {
     "stream": "unreachable, or not a video stream",
     "video": "not a video file OpenCV can decode, or damaged",
 }
-MAX_BAD_FRAMES_IN_A_ROW = 25  # corrupt frames a video file may have in a row before it counts as ended
+# Unreadable frames a video file, camera or stream may deliver in a row before it counts as ended: a
+# camera or stream drops a frame now and then, and a live source has no frame count to go by.
+MAX_BAD_FRAMES_IN_A_ROW = 25
 
 
 class Source:
@@ -98,7 +100,7 @@ class Source:
             raise MoodlensError(f"folder {self.spec}: none of its {len(files)} images could be decoded")
 
     def _capture_frames(self) -> Iterator[Frame]:
-        """Frames until the source ends; a video file's corrupt frames are skipped and counted in `skipped`."""
+        """Frames until the source ends; unreadable frames are skipped and counted in `skipped`."""
         name = f"{self.kind}:{self.spec}" if self.live else Path(self.spec).name
         expected = 0 if self.live else int(self.capture.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
         start, delivered, failed_in_a_row = time.monotonic(), 0, 0
@@ -107,9 +109,9 @@ class Source:
             if not ok or image is None:
                 failed_in_a_row += 1
                 position = delivered + self.skipped + failed_in_a_row
-                if failed_in_a_row > MAX_BAD_FRAMES_IN_A_ROW or position >= expected:
+                if failed_in_a_row > MAX_BAD_FRAMES_IN_A_ROW or (not self.live and position >= expected):
                     break  # the end (or a live source that stopped): no more frames will come
-                continue  # a corrupt frame inside a video file: try the next one
+                continue  # a corrupt frame inside a video file, or a frame a camera or stream dropped
             self.skipped += failed_in_a_row
             index, failed_in_a_row = delivered + self.skipped, 0
             stamp = time.monotonic() - start if self.live or not self.fps else index / self.fps

@@ -12,20 +12,12 @@ from itertools import count
 
 import numpy as np
 
-from moodlens.faces import Box
+from moodlens.faces import Box, iou
 
 MATCH_IOU = 0.3  # a face box overlapping a track's last box this much is the same face
 # Measured in benchmarks/face_quality.py: 0.5 halves the box jitter on the real videos (0.066 to
 # 0.029 of the face's size per frame, the stock cascade's level) and trails a moving face by one frame.
 BOX_SMOOTH = 0.5
-
-
-def iou(a: Box, b: Box) -> float:
-    """Intersection over union of two boxes."""
-    w = min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0])
-    h = min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1])
-    inter = max(w, 0) * max(h, 0)
-    return inter / (a[2] * a[3] + b[2] * b[3] - inter)
 
 
 @dataclass
@@ -67,6 +59,10 @@ class Tracker:
     box_smooth: float = BOX_SMOOTH
     tracks: list[Track] = field(default_factory=list)
     _ids: count = field(default_factory=lambda: count(1))
+
+    def end_all(self) -> None:
+        """Forget every face (at a scene cut): the next boxes start new tracks with fresh scores."""
+        self.tracks = []
 
     def update(self, boxes: list[Box]) -> list[Track]:
         """Match this frame's boxes to tracks (best overlap first); returns the tracks seen now."""

@@ -90,6 +90,18 @@ def test_each_box_in_the_group_selfie_is_a_different_real_face(finder: FaceFinde
     assert len(set(faces_hit)) == len(boxes) >= 3
 
 
+def test_boxes_stay_inside_the_frame(finder: FaceFinder, media: Path) -> None:
+    """The photo cut at many widths: scaled back from the shrunk search image, boxes reached a pixel past
+    the edge (a 282-pixel-wide cut gave x + w = 283)."""
+    photo = gray_photo(media, "deepface_img5.jpg")
+    for width in range(200, photo.shape[1], 2):
+        frame = photo[:, :width]
+        boxes = finder.find(frame)
+        boxes += [b for b in (finder.refine(frame, box) for box in boxes) if b]
+        for x, y, w, h in boxes:
+            assert x >= 0 and y >= 0 and x + w <= width and y + h <= frame.shape[0], (width, (x, y, w, h))
+
+
 # --- tracks --------------------------------------------------------------------------------------------
 
 
@@ -97,6 +109,14 @@ def test_one_face_keeps_one_track_through_a_real_video(detector: EmotionDetector
     faces_per_frame = run_stream(detector, changing, smooth=0.8)
     assert sum(len(faces) == 1 for faces in faces_per_frame) >= 0.95 * len(changing)
     assert {face.track for faces in faces_per_frame for face in faces} == {1}
+
+
+def test_a_still_face_keeps_a_steady_box(detector: EmotionDetector, media: Path) -> None:
+    """The same photo fed 30 times: once settled the box does not creep or snap back (the local search
+    kept the widest box it found, and the whole-frame search every 5th frame sized it differently)."""
+    photo = cv2.imread(str(media / "deepface_img5.jpg"))
+    widths = [faces[0].box[2] for faces in run_stream(detector, [photo] * 30, smooth=0.8)]
+    assert max(widths[10:]) - min(widths[10:]) <= 2, widths
 
 
 def test_two_moving_faces_keep_their_own_tracks(detector: EmotionDetector, media: Path) -> None:

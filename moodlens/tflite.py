@@ -37,15 +37,6 @@ def cache_dir() -> Path:
     return Path(base) / "moodlens"
 
 
-def file_digest(path: Path) -> str:
-    """SHA-256 of a file's bytes, hex."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 class NamedBytes(io.BytesIO):
     """A file's bytes in memory, for h5py; shown as the file's path, so errors still name it."""
 
