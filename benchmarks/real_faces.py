@@ -1,6 +1,6 @@
 """Accuracy and calibration on real faces beside FER2013: the README's "real faces" table, for one or more models.
 
-    python benchmarks/real_faces.py [--model model_file.h5 ...] [--json benchmarks/results/real_faces.json]
+    python benchmarks/real_faces.py [--model model_file.h5 ...] [--svm] [--json benchmarks/results/real_faces.json]
 
 Each model is measured through detect.py's own path (TFLite, int8 weights, mirror averaging):
 - FER2013 test crops, against the original labels and against the FER+ annotators' majority;
@@ -8,6 +8,8 @@ Each model is measured through detect.py's own path (TFLite, int8 weights, mirro
   detect.py does: all photos, and the photos whose observers agree with the posed label (no neutral:
   observers had no such choice); on every performer, and on the 10 performers held out of training
   (`python -m moodlens.group_split ... --hold-out 10 --seed 0` draws the same ten).
+`--svm` also fits baselines.py's SVM on HOG features on FER2013 train (about 4 CPU minutes) and measures
+it on the same faces (it gives a label, not probabilities: no ECE, nothing uncertain).
 "Accuracy" counts photos without a face as wrong; "labelled" also counts as wrong the faces detect.py
 calls uncertain (top probability below its default threshold). "ECE" is the expected calibration
 error of the faces found (`moodlens/calibration.py`).
@@ -74,37 +76,62 @@ def posed_figures(detector: EmotionDetector, posed: Path) -> dict:
     return figures
 
 
-def model_figures(model: Path) -> dict:
+class SVMScorer:
+    """baselines.py's SVM on HOG, fitted on FER2013 train, as one-hot scores."""
+
+    def __init__(self, labels: tuple[str, ...]):
+        from baselines import hog_features, methods
+        from moodlens.data import load_folder_split
+
+        train = load_folder_split(SHARED / "fer2013" / "train", labels)
+        self.hog, self.svm, self.classes = hog_features, methods()["svm"][1], len(labels)
+        self.svm.fit(self.hog(train.x), train.y)
+
+    def scores(self, faces: np.ndarray) -> np.ndarray:
+        return np.eye(self.classes, dtype=np.float32)[self.svm.predict(self.hog(faces))]
+
+
+def model_figures(model: Path, svm: bool = False) -> dict:
+    """The figures of `model`, or with `svm` of the SVM baseline in place of its classifier."""
     detector = EmotionDetector(model)
+    if svm:
+        detector.classifier = SVMScorer(detector.labels)
     report, records = evaluate_folder(detector, SHARED / "fer2013" / "test", photos=False)
     truth = np.array([detector.labels.index(r["label"]) for r in records])
     fer = {"accuracy": report["accuracy"], "macro_f1": report["macro_f1"],
            "ece": expected_calibration_error(np.array([r["scores"] for r in records]), truth),
            "recall": {n: c["recall"] for n, c in report["per_class"].items()},
            "ferplus_majority": votes_accuracy(records, SHARED / "fer2013" / "ferplus_votes.csv", detector.labels)}
-    return {"model": str(model), "fer2013_test": fer, "posed": posed_figures(detector, SHARED / "posed" / "taiwanese")}
+    figures = {"model": "SVM on HOG (baselines.py)" if svm else str(model), "fer2013_test": fer,
+               "posed": posed_figures(detector, SHARED / "posed" / "taiwanese")}
+    if svm:  # one-hot scores: no calibration to measure, nothing below the threshold
+        for part in (fer, *(v for v in figures["posed"].values() if isinstance(v, dict))):
+            part.pop("ece", None)
+    return figures
 
 
 def print_figures(figures: dict) -> None:
     fer, posed = figures["fer2013_test"], figures["posed"]
     print(f"\n{figures['model']}\nFER2013 test: {fer['accuracy']:.2%} (macro F1 {fer['macro_f1']:.3f}), "
-          f"FER+ majority {fer['ferplus_majority']['accuracy']:.2%}, ECE {fer['ece']:.3f}")
+          f"FER+ majority {fer['ferplus_majority']['accuracy']:.2%}, ECE {fer.get('ece', float('nan')):.3f}")
     print(f"posed photos, faces found {posed['faces_found']} of {posed['all']['photos']}")
     for name in ("all", "agreed", "held_out", "held_out_agreed"):
         s = posed[name]
         recall = " ".join(f"{k} {v:.2f}" for k, v in s["recall"].items())
         print(f"  {name:16} {s['photos']:5} photos  {s['accuracy']:.2%}  (labelled {s['labelled']:.2%}, "
-              f"ECE {s['ece']:.3f})  {recall}")
+              f"ECE {s.get('ece', float('nan')):.3f})  {recall}")
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model", type=Path, nargs="+", default=[ROOT / "model_file.h5"])
+    p.add_argument("--svm", action="store_true", help="also measure baselines.py's SVM on HOG features")
     p.add_argument("--json", type=Path, default=ROOT / "benchmarks" / "results" / "real_faces.json")
     args = p.parse_args()
+    runs = [(model, False) for model in args.model] + ([(args.model[0], True)] if args.svm else [])
     results = []
-    for model in args.model:
-        results.append(model_figures(model))
+    for model, svm in runs:
+        results.append(model_figures(model, svm))
         print_figures(results[-1])
     write_json({"threshold": DEFAULT_THRESHOLD, "results": results}, args.json)
 
