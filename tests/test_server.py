@@ -7,7 +7,9 @@ it keeps serving everyone else, and leave nothing behind in its temporary folder
 import json
 import shutil
 import socket
+import ssl
 import struct
+import subprocess
 import time
 import zlib
 from collections.abc import Iterator
@@ -290,3 +292,21 @@ def test_serve_py_refuses_a_network_host_without_token_a_taken_port_and_a_missin
                                                             "Address already in use"
     missing = run_script("serve.py", "--model", "nothing.h5", "--port", 0)
     assert missing.returncode == 2 and missing.stderr.startswith("error: model file nothing.h5 not found")
+
+
+def test_https_with_a_self_signed_certificate_made_as_the_readme_says(tmp_path: Path) -> None:
+    openssl = shutil.which("openssl") or pytest.skip("openssl not found (apt-get install openssl)")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run([openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-keyout", key,
+                    "-out", cert, "-subj", "/CN=moodlens", "-addext", "subjectAltName=IP:127.0.0.1"],
+                   check=True, capture_output=True)
+    running = Server(tmp_path, "--certfile", cert, "--keyfile", key)
+    try:
+        assert running.url.startswith("https://127.0.0.1:")
+        trusted = ssl.create_default_context(cafile=cert)
+        assert httpx.get(f"{running.url}/api/health", verify=trusted).json()["status"] == "ok"
+        with connect(running.ws_url, ssl=trusted) as ws:
+            ws.send(png_claiming(10, 10))  # a real 10x10 black PNG
+            assert json.loads(ws.recv(timeout=30))["width"] == 10
+    finally:
+        running.stop()

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from moodlens import cli
 from moodlens.classifier import DEFAULT_TTA
-from moodlens.detector import DEFAULT_MARGIN, DEFAULT_REDETECT, DEFAULT_SMOOTH, EmotionDetector
+from moodlens.detector import DEFAULT_MARGIN, DEFAULT_REDETECT, DEFAULT_SMOOTH, DEFAULT_THRESHOLD, EmotionDetector
 from moodlens.faces import CascadeParams
 
 MODEL_NAME = "model_file.h5"
@@ -52,11 +52,13 @@ def add_detector_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", type=Path, default=None,
                    help=f"model file (default: {MODEL_NAME} in the current folder, else the one shipped with moodlens)")
     p.add_argument("--cascade", type=Path, help="Haar cascade XML (default: OpenCV's frontal face cascade)")
-    p.add_argument("--scale-factor", type=float, default=1.1, help="cascade image pyramid step (> 1)")
-    p.add_argument("--min-neighbors", type=int, default=5, help="cascade votes a face needs (>= 0)")
-    p.add_argument("--min-size", type=cli.positive_int, default=30, help="smallest face side in pixels")
-    p.add_argument("--min-face", type=cli.fraction, default=0.06,
-                   help="smallest face side as a fraction of the frame's shorter side (default 0.06)")
+    search = CascadeParams()  # the defaults live there, as detect.py's do
+    p.add_argument("--scale-factor", type=float, default=search.scale_factor, help="cascade image pyramid step (> 1)")
+    p.add_argument("--min-neighbors", type=int, default=search.min_neighbors, help="cascade votes a face needs (>= 0)")
+    p.add_argument("--min-size", type=cli.positive_int, default=search.min_size, help="smallest face side in pixels")
+    p.add_argument("--min-face", type=cli.fraction, default=search.min_face,
+                   help=f"smallest face side as a fraction of the frame's shorter side (default {search.min_face:g}: "
+                        "any face of --min-size pixels or more)")
     p.add_argument("--no-check", action="store_true",
                    help="keep every cascade candidate (no second-cascade check against phantom faces)")
     p.add_argument("--smooth", type=smoothing, default=DEFAULT_SMOOTH,
@@ -64,8 +66,9 @@ def add_detector_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--redetect", type=cli.positive_int, default=DEFAULT_REDETECT,
                    help=f"search whole video frames every N frames, follow known faces in between "
                         f"(default {DEFAULT_REDETECT})")
-    p.add_argument("--threshold", type=cli.fraction, default=0.4,
-                   help="below this top probability a face is labelled uncertain (default 0.4, 0 never)")
+    p.add_argument("--threshold", type=cli.fraction, default=DEFAULT_THRESHOLD,
+                   help=f"below this top probability a face is labelled uncertain (default {DEFAULT_THRESHOLD}, "
+                        "0 never)")
     p.add_argument("--margin", type=cli.fraction, default=None,
                    help="border added around each face box before classifying, as a fraction of its size")
     p.add_argument("--tta", action=argparse.BooleanOptionalAction, default=DEFAULT_TTA,
