@@ -71,7 +71,7 @@ def main() -> None:
     args = parse_args()
     from moodlens.detector import DEFAULT_MARGIN, EmotionDetector
     from moodlens.faces import CascadeParams
-    from moodlens.live import display_available, run
+    from moodlens.live import detect_source, display_available
     from moodlens.sources import Source
 
     params = CascadeParams(args.scale_factor, args.min_neighbors, args.min_size, args.min_face, not args.no_check)
@@ -83,8 +83,8 @@ def main() -> None:
     if not args.no_window and not window:
         print("note: no display found, running without a window", file=sys.stderr)
     try:
-        summary = run(detector, source, window, args.output, args.log, args.smooth, args.redetect,
-                      paced=not args.fast)
+        summary = detect_source(detector, source, window, args.output, args.log, args.smooth, args.redetect,
+                                paced=not args.fast)
     finally:
         source.close()
     print(summary.line(args.source))

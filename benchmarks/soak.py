@@ -4,7 +4,7 @@
     python benchmarks/soak.py --duration 60 --every 5 --json soak.json
     python benchmarks/soak.py --video clip.avi --model model_file.h5 --no-outputs
 
-Each pass over the video is one `moodlens.live.run`, exactly what `detect.py --no-window --output
+Each pass over the video is one `moodlens.live.detect_source`, exactly what `detect.py --no-window --output
 out.mp4 --log out.jsonl` does (faces tracked and classified, boxes drawn, the annotated video and
 the per-face log written to a temporary folder), then the video is opened again, until the
 duration is up. The resident memory (VmRSS) is sampled every few seconds; a table of time, frames,
@@ -105,7 +105,7 @@ def slope_per_minute(samples: list[dict]) -> float:
 def soak(video: Path, model: Path, duration: float, every: float, outputs: bool) -> dict:
     """Loop the pipeline over `video` for `duration` seconds; the figures as a dict."""
     from moodlens.detector import EmotionDetector
-    from moodlens.live import run
+    from moodlens.live import detect_source
 
     counters = Counters()
     rss_before_model = rss_mb()
@@ -121,7 +121,7 @@ def soak(video: Path, model: Path, duration: float, every: float, outputs: bool)
         while time.monotonic() - start < duration:
             source = looping_source(str(video), counters, start + duration)
             try:
-                run(detector, source, False, *out)
+                detect_source(detector, source, False, *out)
             except MoodlensError as exc:
                 counters.failed_passes.append(str(exc))
                 print(f"pass {counters.passes + 1}: error: {exc}", file=sys.stderr)

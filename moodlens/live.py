@@ -26,15 +26,15 @@ MAX_WINDOW = (1280, 720)  # width, height
 class RunSummary:
     """What a run saw: frames read, frames with at least one face, faces, seconds."""
 
-    frames: int = 0
+    frames_read: int = 0
     frames_with_face: int = 0
     faces: int = 0
     seconds: float = 0.0
 
     def line(self, name: str) -> str:
-        share = self.frames_with_face / self.frames if self.frames else 0.0
-        rate = self.frames / self.seconds if self.seconds else 0.0
-        return (f"{name}: {self.frames} frames, a face on {self.frames_with_face} ({share:.1%}), "
+        share = self.frames_with_face / self.frames_read if self.frames_read else 0.0
+        rate = self.frames_read / self.seconds if self.seconds else 0.0
+        return (f"{name}: {self.frames_read} frames, a face on {self.frames_with_face} ({share:.1%}), "
                 f"{self.faces} faces, {rate:.1f} frames/s")
 
 
@@ -123,9 +123,9 @@ def face_lines(detections: list[Detection], name: str | None) -> list[str]:
     return [f"{prefix}face {i}: {d.emotion} {d.confidence:.0%} at {list(d.box)}" for i, d in enumerate(detections, 1)]
 
 
-def run(detector: EmotionDetector, source: Source, window: bool, output: Path | None = None,
-        log: Path | None = None, smooth: float = DEFAULT_SMOOTH, redetect: int = DEFAULT_REDETECT,
-        paced: bool = True) -> RunSummary:
+def detect_source(detector: EmotionDetector, source: Source, window: bool, output: Path | None = None,
+                  log: Path | None = None, smooth: float = DEFAULT_SMOOTH, redetect: int = DEFAULT_REDETECT,
+                  paced: bool = True) -> RunSummary:
     """Process every frame of `source`; returns what it saw. Outputs are finished or removed; on Ctrl-C or
     SIGTERM they are kept under `interrupted_name`s (named in the KeyboardInterrupt) and earlier files stay.
 
@@ -147,7 +147,7 @@ def run(detector: EmotionDetector, source: Source, window: bool, output: Path | 
     try:
         for frame in source.frames():
             detections = process(frame.image)
-            summary.frames += 1
+            summary.frames_read += 1
             summary.faces += len(detections)
             summary.frames_with_face += bool(detections)
             draw_detections(frame.image, detections)
@@ -162,7 +162,7 @@ def run(detector: EmotionDetector, source: Source, window: bool, output: Path | 
                     progress.write(line, file=sys.stdout)
             progress.update()
             if window:
-                show(frame.image, first=summary.frames == 1)
+                show(frame.image, first=summary.frames_read == 1)
                 wait = 0 if source.stills else playback.wait_ms(frame.timestamp) if playback else 1
                 if cv2.waitKey(wait) & 0xFF in QUIT_KEYS:
                     break

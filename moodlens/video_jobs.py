@@ -1,6 +1,6 @@
 """Uploaded videos processed in the background: progress while they run, then the annotated video and the log.
 
-A job runs `live.run`, exactly what `detect.py --source clip --no-window --output ... --log ...` does,
+A job runs `live.detect_source`, exactly what `detect.py --source clip --no-window --output ... --log ...` does,
 in its own folder under the server's temporary folder. The upload is deleted as soon as the job ends;
 the annotated video (WebM/VP8, which every browser plays) and the records (JSON lines or CSV, as
 detect.py's --log writes them) are kept for download for KEEP_S seconds.
@@ -18,7 +18,7 @@ from pathlib import Path
 import cv2
 
 from moodlens.errors import MoodlensError
-from moodlens.live import run
+from moodlens.live import detect_source
 from moodlens.shared import SharedDetector
 from moodlens.sources import Frame, Source
 
@@ -125,11 +125,11 @@ class VideoJobs:
     def work(self, job: VideoJob, source: ProgressSource, upload: Path) -> None:
         """The job's thread: detect.py's loop over the video, then the upload is deleted."""
         try:
-            summary = run(self.detector, source, False, job.folder / ANNOTATED, job.folder / job.log,
-                          self.smooth, self.redetect)
+            summary = detect_source(self.detector, source, False, job.folder / ANNOTATED, job.folder / job.log,
+                                    self.smooth, self.redetect)
             job.faces, job.frames_with_face = summary.faces, summary.frames_with_face
-            job.state = "done" if summary.frames else "failed"
-            job.error = None if summary.frames else f"video {job.name}: no frames"
+            job.state = "done" if summary.frames_read else "failed"
+            job.error = None if summary.frames_read else f"video {job.name}: no frames"
         except MoodlensError as exc:
             job.state, job.error = "failed", public(str(exc), upload, job.name)
         except Exception as exc:  # a bug, not the client's input: said in the server's log, not to the client
