@@ -175,7 +175,7 @@ def test_stream_tracks_and_smooths_faces_exactly_as_detect_py(server: Server, me
     assert len(tracks) == 1 and sum(bool(r["faces"]) for r in replies) >= 20  # one woman, one track
 
 
-def test_stream_answers_bad_frames_with_errors_and_goes_on(server: Server, media: Path) -> None:
+def test_stream_answers_bad_frames_with_errors_and_outlives_vanished_clients(server: Server, media: Path) -> None:
     good = jpeg(read_frames(media / VIDEO, 1)[0])
     with connect(server.ws_url) as ws:
         for message, words in ((b"\x00garbage", "cannot decode image frame 0"), ("hello", "binary message"),
@@ -184,6 +184,10 @@ def test_stream_answers_bad_frames_with_errors_and_goes_on(server: Server, media
             assert words in json.loads(ws.recv(timeout=30))["error"]
         ws.send(good)
         assert json.loads(ws.recv(timeout=30))["faces"]
+    for _ in range(3):  # clients that vanish with their frame's answer on the way
+        with connect(server.ws_url) as ws:
+            ws.send(good)
+    assert stream_replies(server, [good])[0]["faces"] and server.alive()
 
 
 def test_more_connections_than_allowed_are_503_until_one_closes(server: Server, media: Path) -> None:
