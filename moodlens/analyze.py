@@ -74,7 +74,8 @@ def listed_files(list_file: Path) -> list[Path]:
 
 
 def find_files(sources: list[str]) -> list[Path]:
-    """Every file to analyse: folders walked recursively, list files read, files as given; each once.
+    """Every file to analyse, as an absolute path: folders walked recursively, list files read, files as
+    given; each once.
 
     A named source that does not exist is the user's error; a missing file inside a list is only a
     bad file, reported when its turn comes.
@@ -90,7 +91,7 @@ def find_files(sources: list[str]) -> list[Path]:
             files += listed_files(path)
         else:
             files.append(path)
-    return list(dict.fromkeys(files))
+    return list(dict.fromkeys(f.absolute() for f in files))  # absolute: the same file for every worker
 
 
 def frames_in(path: Path) -> int:

@@ -92,9 +92,9 @@ def run_batch(files: list[str], work: WorkFolder, start_engine: Callable[[], Eng
     if not todo:
         return batch
     start = time.perf_counter()
-    progress = FrameProgress(todo)
     engine = start_engine()
-    progress.say(engine.description)
+    print(engine.description, file=sys.stderr)
+    progress = FrameProgress(todo)
     try:
         for result in engine.results(todo, progress.advance):
             if result.error:

@@ -86,6 +86,7 @@ def check_detector_options(p: argparse.ArgumentParser, args: argparse.Namespace)
 def detector_spec(args: argparse.Namespace, backend: str = "tflite", threads: int | None = None) -> DetectorSpec:
     """The detector the parsed options describe."""
     params = CascadeParams(args.scale_factor, args.min_neighbors, args.min_size, args.min_face, not args.no_check)
-    return DetectorSpec(args.model or default_model(), args.cascade, params,
+    cascade = args.cascade.absolute() if args.cascade else None  # absolute: workers may run in other folders
+    return DetectorSpec((args.model or default_model()).absolute(), cascade, params,
                         DEFAULT_MARGIN if args.margin is None else args.margin, args.threshold, args.tta,
                         backend, threads)
