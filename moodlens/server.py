@@ -36,7 +36,7 @@ from moodlens.errors import MoodlensError
 from moodlens.gate import Gate, GateSettings
 from moodlens.images import IMAGE_SUFFIXES, decode_image
 from moodlens.shared import SharedDetector, SharedStream
-from moodlens.video_jobs import ANNOTATED, Busy, VideoJobs
+from moodlens.video_jobs import ANNOTATED, Busy, VideoJob, VideoJobs
 
 WEB = Path(__file__).with_name("web")
 MAX_PIXELS = 50_000_000  # a photo or frame claiming more is refused before decoding: 50 MP is a big phone photo
@@ -184,12 +184,15 @@ def create_app(detector: EmotionDetector, settings: ServerSettings | None = None
         upload = folder / upload_name(video, "video")
         if upload.suffix.lower() in IMAGE_SUFFIXES:  # a video by content, whatever its name says
             upload = upload.with_name(upload.name + ".video")
-        await to_thread.run_sync(copy_upload, video, upload)
+        job: VideoJob | None = None
         try:
+            await to_thread.run_sync(copy_upload, video, upload)
             job = await to_thread.run_sync(jobs.start, upload, upload.name, log_format)
         except Busy as exc:
-            shutil.rmtree(folder, ignore_errors=True)
             return JSONResponse({"error": f"server busy: {exc}"}, 503)
+        finally:
+            if job is None:  # refused, or the copy failed: nothing will use the upload
+                shutil.rmtree(folder, ignore_errors=True)
         return job.status(f"/api/video/{job.id}")
 
     @app.get("/api/video/{job_id}")
@@ -206,7 +209,7 @@ def create_app(detector: EmotionDetector, settings: ServerSettings | None = None
         media = {"webm": "video/webm", "jsonl": "application/x-ndjson", "csv": "text/csv"}[name.rsplit(".", 1)[1]]
         return FileResponse(job.folder / name, media_type=media, filename=name)
 
-    def find_job(job_id: str):
+    def find_job(job_id: str) -> VideoJob:
         job = jobs.get(job_id)
         if job is None:
             raise HTTPException(404, f"no video job {job_id} (finished jobs are kept for a while, then deleted)")
