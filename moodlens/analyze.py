@@ -21,7 +21,7 @@ from pathlib import Path
 import cv2
 
 from moodlens.commands.options import DetectorSpec
-from moodlens.detector import EmotionDetector
+from moodlens.detector import DEFAULT_REDETECT, DEFAULT_SMOOTH, EmotionDetector
 from moodlens.errors import MoodlensError
 from moodlens.files import file_digest, replaced
 from moodlens.images import IMAGE_SUFFIXES
@@ -40,8 +40,8 @@ class FrameChoice:
     """Which frames are analysed and how a video's faces are followed."""
 
     every: int = 1  # analyse frames 0, every, 2 * every, ...
-    smooth: float = 0.8
-    redetect: int = 5
+    smooth: float = DEFAULT_SMOOTH
+    redetect: int = DEFAULT_REDETECT
 
 
 @dataclass
@@ -52,7 +52,6 @@ class FileResult:
     kind: str = ""  # video or image
     frames: int = 0  # frames analysed
     duration: float = 0.0  # seconds of video (0 for a photo)
-    seconds: float = 0.0  # time the analysis took
     records: list[dict] = field(default_factory=list)
     error: str = ""
 
@@ -107,7 +106,6 @@ def frames_in(path: Path) -> int:
 
 def analyze_file(detector: EmotionDetector, path: str, choice: FrameChoice, progress: Progress) -> FileResult:
     """Every face of every chosen frame of one video or photo; a bad file gives a result with `error`."""
-    start = time.perf_counter()
     result = FileResult(path)
     try:
         source = Source(path)
@@ -133,7 +131,6 @@ def analyze_file(detector: EmotionDetector, path: str, choice: FrameChoice, prog
         result.error = str(exc)
     except (OSError, cv2.error, MemoryError) as exc:  # a decoder's failure on one file must not stop the batch
         result.error = f"{path}: {type(exc).__name__}: {exc}"
-    result.seconds = time.perf_counter() - start
     return result
 
 
