@@ -118,3 +118,15 @@ def test_the_page_fits_a_phone_screen(browser, server: Server, tmp_path: Path) -
     assert browser.execute_script("return document.documentElement.scrollWidth <= window.innerWidth")
     assert browser.find_element(By.ID, "video").get_attribute("playsinline") is not None
     screenshot(browser, tmp_path, "phone.png")
+
+
+def test_with_a_token_the_page_works_only_from_the_address_that_holds_it(browser, tmp_path: Path) -> None:
+    guarded = Server(tmp_path, "--token", "s3cret")
+    try:
+        browser.get(guarded.url)
+        WebDriverWait(browser, 120).until(lambda d: "?token=" in d.find_element(By.ID, "status").text)
+        assert faces_text(browser) == ""
+        browser.get(f"{guarded.url}/?token=s3cret")
+        WebDriverWait(browser, 180).until(lambda d: FACE_LINE.search(faces_text(d)))
+    finally:
+        guarded.stop()

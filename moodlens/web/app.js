@@ -77,7 +77,11 @@ async function startCamera() {
   socket = new WebSocket(withToken(`${scheme}://${location.host}/api/stream`));
   socket.binaryType = "arraybuffer";
   socket.onopen = () => { say("live"); sendFrame(); };
-  socket.onclose = (e) => { if (mine === session) say(`connection closed (${e.code}${e.reason ? ": " + e.reason : ""})`); };
+  socket.onclose = (e) => {
+    if (mine !== session) return;
+    if (!lastReply) say(`the server refused the live connection${token ? "" : " (does it need ?token= in the address?)"}`);
+    else say(`connection closed (${e.code}${e.reason ? ": " + e.reason : ""})`);
+  };
   socket.onmessage = (e) => {
     if (mine !== session) return;  // a late answer of a stopped camera
     const reply = JSON.parse(e.data), now = performance.now();
