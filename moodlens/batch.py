@@ -82,8 +82,9 @@ class FrameProgress:
         self.bar.close()
 
 
-def run_batch(files: list[str], work: WorkFolder, start_engine: Callable[[], Engine]) -> Batch:
-    """Analyse the `files` that have no part in `work` yet; each result is saved as it arrives."""
+def run_batch(files: list[str], work: WorkFolder, start_engine: Callable[[int], Engine]) -> Batch:
+    """Analyse the `files` that have no part in `work` yet, on an engine started for that many files;
+    each result is saved as it arrives."""
     work.open()
     todo = [f for f in files if not work.done(f)]
     batch = Batch(files, resumed=len(files) - len(todo))
@@ -92,7 +93,7 @@ def run_batch(files: list[str], work: WorkFolder, start_engine: Callable[[], Eng
     if not todo:
         return batch
     start = time.perf_counter()
-    engine = start_engine()
+    engine = start_engine(len(todo))
     print(engine.description, file=sys.stderr)
     progress = FrameProgress(todo)
     try:

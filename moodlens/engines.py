@@ -147,7 +147,8 @@ class RayEngine:
     model too: moodlens installed in the same place everywhere, or --model on the shared storage.
     """
 
-    def __init__(self, spec: DetectorSpec, choice: FrameChoice, workers: int | None, address: str | None):
+    def __init__(self, spec: DetectorSpec, choice: FrameChoice, workers: int | None, address: str | None,
+                 files: int):
         os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"  # before Ray loads: Linux clusters only
         try:
             import ray
@@ -155,7 +156,7 @@ class RayEngine:
         except ImportError:
             raise MoodlensError("--engine ray needs Ray: pip install 'moodlens[ray]'") from None
         self.ray = ray
-        count = start_ray(address, workers)
+        count = min(start_ray(address, workers), files)
         self.queue = Queue(actor_options={"num_cpus": 0})
         actor = ray.remote(num_cpus=1)(ReportingAnalyzer)
         self.actors = [actor.remote(spec, choice, self.queue) for _ in range(count)]

@@ -41,12 +41,13 @@ def parse_args(argv: list[str] | None = None, prog: str | None = None) -> argpar
     return args
 
 
-def start_engine(args: argparse.Namespace, spec, choice):
+def start_engine(args: argparse.Namespace, spec, choice, files: int):
+    """The engine the options ask for, with no more workers than `files` to analyse."""
     from moodlens.engines import LocalEngine, RayEngine
 
     if args.engine == "ray":
-        return RayEngine(spec, choice, args.workers, args.address)
-    return LocalEngine(spec, choice, args.workers or os.cpu_count() or 1)
+        return RayEngine(spec, choice, args.workers, args.address, files)
+    return LocalEngine(spec, choice, min(args.workers or os.cpu_count() or 1, files))
 
 
 def main(argv: list[str] | None = None, prog: str | None = None) -> None:
@@ -61,12 +62,13 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> None:
     check_writable(args.output, "records")
     spec = detector_spec(args, threads=1)  # one thread per worker: the workers are the parallelism
     labels = spec.build().labels  # a bad model or cascade is refused here, once; the TFLite cache is filled
-    files = [str(f) for f in find_files(args.sources)]
+    plots = plots_path(args.output).absolute()  # a re-run in the same folder does not analyse its own plots
+    files = [str(f) for f in find_files(args.sources) if not f.is_relative_to(plots)]
     if not files:
         raise MoodlensError(f"no videos or images in {' '.join(args.sources)}")
     choice = FrameChoice(args.every, args.smooth, args.redetect)
     work = WorkFolder(args.output, settings_of(spec, choice))
-    batch = run_batch(files, work, lambda: start_engine(args, spec, choice))
+    batch = run_batch(files, work, lambda todo: start_engine(args, spec, choice, todo))
     summary = write_outputs(batch, labels, args.output, work)
     work.remove()
     if batch.bad:
