@@ -1,4 +1,4 @@
-"""Real faces, not crops: face counts, steady labels and framing, measured before and after.
+"""Real faces, not crops: face counts, faces in scenes, steady labels and framing, before and after.
 
     python benchmarks/face_quality.py [--model model_file.h5] [--json benchmarks/results/face_quality.json]
 
@@ -6,43 +6,56 @@
    the stock cascade (scaleFactor 1.1, minNeighbors 5, minSize 30) against our FaceFinder.
    Precision and recall are by count (found faces beyond the true count are phantoms; this
    assumes the detections up to the true count are real, which the overlay pictures confirm).
-2. Videos: share of frames with a face, flicker (how often a face's top label changes between
+2. Every clip of ../shared/media, stock cascade on every frame against our FaceStream (detect.py's
+   defaults): the share of frames with a face; on the frames counted by hand
+   (benchmarks/hand_counts.json), the real faces found and the phantoms (boxes on no marked face);
+   and how many frames ours takes to find a face entering (a face the stock cascade holds for at
+   least ENTERING_RUN frames in a row, from its first frame). The worst clip is printed.
+3. The single-face videos: flicker (how often a face's top label changes between
    consecutive frames) with smoothing off and on, box jitter (the mean frame-to-frame change of the
    box's size and centre, relative to its size) with the track's box averaging off and on, and the
    lag smoothing adds on the video whose expression really changes (frames from the raw label
    settling to the smoothed one settling).
-3. Framing: on FER2013 test faces enlarged 4x, the Haar box's size relative to the FER crop
+4. Framing: on FER2013 test faces enlarged 4x, the Haar box's size relative to the FER crop
    (which fixes the margin), and the accuracy of classifying the Haar crop at several margins.
 """
 
 import argparse
 import json
-import sys
 from pathlib import Path
 
 import cv2
 import numpy as np
+from common import (
+    MEDIA,
+    ROOT,
+    SHARED,
+    clips,
+    hand_counts,
+    print_table,
+    read_clip,
+    real_and_phantom,
+    stock_cascade,
+    stock_haar,
+)
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from moodlens.detector import EmotionDetector
+from moodlens.faces import Box, CascadeParams, FaceFinder, iou
+from moodlens.labels import EMOTIONS
+from moodlens.metrics import box_jitter, label_flicker
+from moodlens.outputs import write_json
+from moodlens.preprocess import crop_face
+from moodlens.tracking import BOX_SMOOTH, MATCH_IOU
 
-from moodlens.detector import EmotionDetector  # noqa: E402
-from moodlens.faces import DEFAULT_CASCADE, CascadeParams, FaceFinder  # noqa: E402
-from moodlens.labels import EMOTIONS  # noqa: E402
-from moodlens.metrics import box_jitter, label_flicker  # noqa: E402
-from moodlens.outputs import write_json  # noqa: E402
-from moodlens.preprocess import crop_face  # noqa: E402
-from moodlens.tracking import BOX_SMOOTH  # noqa: E402
-
-MEDIA = ROOT.parent / "shared" / "media"
-FER_TEST = ROOT.parent / "shared" / "fer2013" / "test"
+FER_TEST = SHARED / "fer2013" / "test"
 PHOTO_FACES = {  # what a person sees, from ../shared/media/README.md
     "fr_obama.jpg": 1, "fr_two_people.jpg": 2, "fr_kit_with_rose.jpg": 2, "deepface_img3.jpg": 1,
     "deepface_img5.jpg": 1, "fer_justin.jpg": 1, "deepface_selfie-many-people.jpg": 9, "fer_no-faces.jpg": 0,
 }
 VIDEOS = ("fer_woman2.mp4", "huimiang_1543684773.avi")
 CHANGING_VIDEO = "huimiang_1543684773.avi"
-STOCK_CASCADE = cv2.CascadeClassifier(str(DEFAULT_CASCADE))
+STOCK_CASCADE = stock_cascade()
+ENTERING_RUN = 5  # frames in a row the stock cascade must hold a face for it to count as entering
 SMOOTHING = (0.0, 0.6, 0.8, 0.9)
 FRAMING_FACES = 100  # per class
 MARGINS = (0.0, 0.09, 0.2, 0.3)
@@ -55,9 +68,9 @@ def count_precision_recall(found: dict[str, int]) -> dict:
             "exact_files": sum(n == PHOTO_FACES[k] for k, n in found.items()), "files": len(found), "found": found}
 
 
-def stock_find(gray: np.ndarray) -> list:
+def stock_find(gray: np.ndarray) -> list[Box]:
     """The usual tutorial search: the default cascade at full resolution, nothing else."""
-    return list(STOCK_CASCADE.detectMultiScale(gray, scaleFactor=1.1, minNeighbors=5, minSize=(30, 30)))
+    return stock_haar(STOCK_CASCADE, gray)
 
 
 def photo_counts() -> dict:
@@ -65,15 +78,6 @@ def photo_counts() -> dict:
     finder = FaceFinder()
     return {"stock": count_precision_recall({name: len(stock_find(g)) for name, g in gray.items()}),
             "ours": count_precision_recall({name: len(finder.find(g)) for name, g in gray.items()})}
-
-
-def read_frames(path: Path) -> list[np.ndarray]:
-    capture, frames = cv2.VideoCapture(str(path)), []
-    while True:
-        ok, frame = capture.read()
-        if not ok:
-            return frames
-        frames.append(frame)
 
 
 Run = list[tuple[str, tuple] | None]  # per frame: the largest face's label and box, or None
@@ -84,7 +88,7 @@ def stock_run(detector: EmotionDetector, frames: list[np.ndarray]) -> Run:
     run = []
     for frame in frames:
         gray = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
-        boxes = [tuple(int(v) for v in b) for b in sorted(stock_find(gray), key=lambda b: b[2], reverse=True)[:1]]
+        boxes = sorted(stock_find(gray), key=lambda b: b[2], reverse=True)[:1]
         probs = detector.score(gray, boxes)
         run.append((detector.labels[int(probs[0].argmax())], boxes[0]) if boxes else None)
     return run
@@ -113,7 +117,7 @@ def settle_frame(labels: list, final: str, hold: int = 10) -> int | None:
 def videos(detector: EmotionDetector) -> dict:
     result = {}
     for name in VIDEOS:
-        frames = read_frames(MEDIA / name)
+        frames = read_clip(name)
         runs = {"stock cascade, per-frame labels": stock_run(detector, frames),
                 "ours, smooth 0.0, boxes not averaged": stream_run(detector, frames, 0.0, 0.0)}
         runs.update({f"ours, smooth {s}": stream_run(detector, frames, s, BOX_SMOOTH) for s in SMOOTHING})
@@ -129,6 +133,74 @@ def videos(detector: EmotionDetector) -> dict:
             entry["change"] = {"final_label": final, **{f"settles_at, {label}": settle_frame(labels, final)
                                                          for label, labels in labels_of.items()}}
         result[name] = {"frames": len(frames), **entry}
+    return result
+
+
+def entering_faces(stock: list[list[Box]]) -> list[tuple[int, list[Box]]]:
+    """Faces the stock cascade holds for ENTERING_RUN frames or more after the first frame: (first frame,
+    its boxes frame by frame), linked from frame to frame by box overlap as the tracker does."""
+    runs: list[tuple[int, list[Box]]] = []
+    open_runs: list[tuple[int, list[Box]]] = []
+    for index, boxes in enumerate(stock):
+        still_open = []
+        for box in boxes:
+            run = next((r for r in open_runs if iou(r[1][-1], box) >= MATCH_IOU), None)
+            if run is None:
+                run = (index, [])
+            else:
+                open_runs.remove(run)
+            run[1].append(box)
+            still_open.append(run)
+        runs += [r for r in open_runs if len(r[1]) >= ENTERING_RUN]
+        open_runs = still_open
+    runs += [r for r in open_runs if len(r[1]) >= ENTERING_RUN]
+    return [r for r in runs if r[0] > 0]
+
+
+def frames_to_find(run: tuple[int, list[Box]], ours: list[list[Box]]) -> int | None:
+    """Frames from a face's first stock frame until one of our boxes holds its centre (None: never in its run)."""
+    start, boxes = run
+    for offset, (x, y, w, h) in enumerate(boxes):
+        cx, cy = x + w / 2, y + h / 2
+        if any(bx <= cx <= bx + bw and by <= cy <= by + bh for bx, by, bw, bh in ours[start + offset]):
+            return offset
+    return None
+
+
+def scenes(detector: EmotionDetector) -> dict:
+    """Every clip: frames with a face, real faces and phantoms on the hand-counted frames, delay to find faces."""
+    counted, result = hand_counts(), {}
+    for name in clips():
+        frames = read_clip(name)
+        stock = [stock_find(cv2.cvtColor(f, cv2.COLOR_BGR2GRAY)) for f in frames]
+        stream = detector.stream()
+        ours = [[face.box for face in stream.process(f)] for f in frames]
+        entry: dict = {"frames": len(frames)}
+        for who, boxes in (("stock", stock), ("ours", ours)):
+            entry[who] = {"face_frames": sum(bool(b) for b in boxes) / len(frames), "faces": sum(map(len, boxes))}
+            if name in counted:
+                found = [real_and_phantom(boxes[i], faces) for i, faces in counted[name].items()]
+                entry[who] |= {"real": sum(r for r, _ in found), "phantoms": sum(p for _, p in found)}
+        if name in counted:
+            entry["hand_counted"] = {"frames": len(counted[name]), "faces": sum(map(len, counted[name].values()))}
+        delays = [frames_to_find(run, ours) for run in entering_faces(stock)]
+        found = sorted(d for d in delays if d is not None)
+        entry["entering"] = {"faces": len(delays), "never_found": len(delays) - len(found),
+                             "median_frames": float(np.median(found)) if found else None,
+                             "max_frames": max(found, default=None)}
+        result[name] = entry
+    print_table("faces in scenes: stock cascade on every frame / ours (real and phantoms on hand-counted frames)",
+                ["clip", "face frames stock", "ours", "gap (points)", "real faces: hand", "stock", "ours",
+                 "phantoms stock", "ours", "entering: faces", "median delay", "max", "never"],
+                [[name, e["stock"]["face_frames"], e["ours"]["face_frames"],
+                  100 * (e["ours"]["face_frames"] - e["stock"]["face_frames"]),
+                  e.get("hand_counted", {}).get("faces", "-"), e["stock"].get("real", "-"), e["ours"].get("real", "-"),
+                  e["stock"].get("phantoms", "-"), e["ours"].get("phantoms", "-"), e["entering"]["faces"],
+                  e["entering"]["median_frames"] if e["entering"]["median_frames"] is not None else "-",
+                  e["entering"]["max_frames"] if e["entering"]["max_frames"] is not None else "-",
+                  e["entering"]["never_found"]] for name, e in result.items()])
+    worst = min(result, key=lambda n: result[n]["ours"]["face_frames"] - result[n]["stock"]["face_frames"])
+    print(f"worst clip for frames with a face: {worst}")
     return result
 
 
@@ -164,7 +236,8 @@ def main() -> None:
     p.add_argument("--json", type=Path, default=ROOT / "benchmarks" / "results" / "face_quality.json")
     args = p.parse_args()
     detector = EmotionDetector(args.model)
-    result = {"photos": photo_counts(), "videos": videos(detector), "framing": framing(detector)}
+    result = {"photos": photo_counts(), "scenes": scenes(detector), "videos": videos(detector),
+              "framing": framing(detector)}
     print(json.dumps(result, indent=2))
     write_json(result, args.json)
 
