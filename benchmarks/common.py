@@ -111,7 +111,7 @@ def machine_info() -> dict:
     }
 
 
-def start_report(quick: bool, model: Path, settings: dict) -> dict:
+def start_report(quick: bool, model: Path | None, settings: dict) -> dict:
     """The figures' header (date, machine, settings), printed; a busy machine is warned about."""
     machine = machine_info()
     print(f"machine: {machine['cpu']}, {machine['cores']} cores, load {machine['load_average_at_start'][0]:.2f}; "
@@ -121,7 +121,7 @@ def start_report(quick: bool, model: Path, settings: dict) -> dict:
         print(f"warning: load average {machine['load_average_at_start'][0]:.2f}: the machine is busy, "
               "figures are not reliable")
     return {"date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"), "quick": quick,
-            "model": str(model), "settings": settings, "machine": machine}
+            "model": str(model) if model else None, "settings": settings, "machine": machine}
 
 
 def finish_report(results: dict, path: Path) -> None:
@@ -154,15 +154,15 @@ def print_targets(title: str, rows: list[tuple[str, float | None, str, bool]]) -
     return checks
 
 
-def run_worker(script: Path, kind: str, threads: int, model: Path, quick: bool) -> dict:
+def run_worker(script: Path, kind: str, threads: int, model: Path | None, quick: bool) -> dict:
     """Run one measurement of `script` in a fresh Python (its own thread settings) and return its JSON.
 
     TensorFlow's thread pools are fixed once it starts, so each thread setting needs its own process.
     """
     with tempfile.TemporaryDirectory(prefix="bench_") as tmp:
         out = Path(tmp) / "result.json"
-        command = [sys.executable, str(script), "--worker", kind, "--threads", str(threads), "--model", str(model),
-                   "--out", str(out)] + (["--quick"] if quick else [])
+        command = [sys.executable, str(script), "--worker", kind, "--threads", str(threads), "--out", str(out),
+                   *(["--model", str(model)] if model else []), *(["--quick"] if quick else [])]
         done = subprocess.run(command, cwd=ROOT, stdout=subprocess.DEVNULL)  # stdout: TFLite converter chatter
         if done.returncode != 0:
             raise SystemExit(f"error: the {kind} worker failed (exit {done.returncode}), see above")

@@ -1,6 +1,6 @@
 """Detection speed on every clip of ../shared/media: ours against the usual Haar + Keras loop.
 
-    python benchmarks/speed_detect.py [--model model_file.h5] [--quick] [--json benchmarks/results/speed_detect.json]
+    python benchmarks/speed_detect.py [--model model_file.h5] [--quick] [--json PATH]
 
 Frames/s, headless, on frames decoded into memory beforehand, for three pipelines:
   usual          stock Haar on every full frame + one Keras `model.predict` per face
