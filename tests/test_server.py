@@ -21,12 +21,12 @@ import numpy as np
 import pytest
 from server_helpers import MODEL, Server, jpeg
 from video_helpers import read_frames
-from websockets.exceptions import InvalidStatus
+from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect
 
 from moodlens.detector import DEFAULT_THRESHOLD, EmotionDetector
 from moodlens.labels import EMOTIONS
-from moodlens.server import SERVER_FOLDER
+from moodlens.server import MAX_FRAME_BYTES, SERVER_FOLDER
 
 PHOTOS = ["fr_obama.jpg", "fr_two_people.jpg", "fr_kit_with_rose.jpg", "deepface_img5.jpg", "fer_justin.jpg",
           "deepface_selfie-many-people.jpg", "fer_no-faces.jpg"]
@@ -120,6 +120,13 @@ def test_every_bad_upload_is_a_4xx_json_error_and_the_server_goes_on(server: Ser
         answer = httpx.post(f"{server.url}/api/detect", timeout=60, **request)
         assert answer.status_code == status, (name, answer.text)
         assert words in answer.json()["error"], (name, answer.text)
+    photo = (media / "fer_justin.jpg").read_bytes()
+    rng = np.random.default_rng(11)
+    for _ in range(20):  # a real photo with bytes overwritten at random places: decoded or refused, never a 5xx
+        damaged = bytearray(photo)
+        for place in rng.integers(0, len(photo), 30):
+            damaged[place] = int(rng.integers(0, 256))
+        assert post_photo(server, bytes(damaged)).status_code in (200, 400)
     assert httpx.get(f"{server.url}/api/detect").status_code == 405
     assert httpx.get(f"{server.url}/api/nothing").json() == {"error": "Not Found"}
     assert post_photo(server, (media / "fr_obama.jpg").read_bytes()).json()["faces"]  # still serving
@@ -184,6 +191,11 @@ def test_stream_answers_bad_frames_with_errors_and_outlives_vanished_clients(ser
             assert words in json.loads(ws.recv(timeout=30))["error"]
         ws.send(good)
         assert json.loads(ws.recv(timeout=30))["faces"]
+    with connect(server.ws_url, max_size=None) as ws:
+        ws.send(b"\xff" * (MAX_FRAME_BYTES + 1))
+        with pytest.raises(ConnectionClosed) as closed:
+            ws.recv(timeout=30)
+        assert closed.value.rcvd.code == 1009  # message too big
     for _ in range(3):  # clients that vanish with their frame's answer on the way
         with connect(server.ws_url) as ws:
             ws.send(good)
