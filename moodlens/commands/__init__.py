@@ -45,22 +45,28 @@ def usage() -> str:
             + "\n".join(lines))
 
 
+def run_command(name: str, argv: list[str] | None = None, prog: str | None = None) -> None:
+    """Run one command as its script or `moodlens NAME` does: quiet start-up, its module imported (a
+    missing extra said in one line), its main under cli.run (one-line errors, exit codes)."""
+    command = COMMANDS[name]
+    cli.quiet_tensorflow()
+    try:
+        module = importlib.import_module(command.module)
+    except ImportError as exc:
+        if not command.extra or (exc.name or "").startswith("moodlens"):
+            raise
+        cli.fail(f"moodlens {name} needs {exc.name}: pip install 'moodlens[{command.extra}]'")
+    cli.run(lambda: module.main(argv, prog=prog), command.interrupted_note)
+
+
 def main(argv: list[str] | None = None) -> None:
-    """Run `moodlens COMMAND ARGS...`: the command's own parser reads ARGS."""
+    """`moodlens COMMAND ARGS...`: the command's own parser reads ARGS."""
     argv = sys.argv[1:] if argv is None else argv
     if not argv or argv[0] in ("-h", "--help"):
         print(usage())
         sys.exit(0 if argv else cli.EXIT_ERROR)
     name, args = argv[0], argv[1:]
-    command = COMMANDS.get(name)
-    if command is None:
+    if name not in COMMANDS:
         print(f"{usage()}\n\nerror: unknown command {name!r}", file=sys.stderr)
         sys.exit(cli.EXIT_ERROR)
-    cli.quiet_tensorflow()
-    try:
-        module = importlib.import_module(command.module)
-    except ImportError as exc:
-        if not command.extra:
-            raise
-        cli.fail(f"moodlens {name} needs {exc.name}: pip install 'moodlens[{command.extra}]'")
-    cli.run(lambda: module.main(args, prog=f"moodlens {name}"), command.interrupted_note)
+    run_command(name, args, prog=f"moodlens {name}")
