@@ -29,9 +29,11 @@ from moodlens.calibration import expected_calibration_error  # noqa: E402
 from moodlens.detector import DEFAULT_THRESHOLD, EmotionDetector  # noqa: E402
 from moodlens.evaluation import evaluate_folder, votes_accuracy  # noqa: E402
 from moodlens.group_split import held_out_groups  # noqa: E402
+from moodlens.metrics import classification_report  # noqa: E402
 from moodlens.outputs import write_json  # noqa: E402
 
 SHARED = ROOT.parent / "shared"
+POSED = SHARED / "posed" / "taiwanese"
 HELD_OUT = 10  # performers
 SEED = 0
 
@@ -54,9 +56,9 @@ def subset_figures(records: list[dict], labels: tuple[str, ...]) -> dict:
             "recall": recall}
 
 
-def posed_figures(detector: EmotionDetector, posed: Path) -> dict:
-    """All, agreed, held-out and held-out agreed posed photos."""
-    _, records = evaluate_folder(detector, posed, photos=True)
+def posed_figures(records: list[dict], posed: Path, labels: tuple[str, ...]) -> dict:
+    """Figures of per-photo records (see `evaluation.evaluate_folder`) on all, observer-agreed,
+    held-out and held-out agreed posed photos."""
     with open(posed / "labels.csv", newline="") as f:
         observed = {row["file"]: row["observer_max_category"] for row in csv.DictReader(f)}
     held = set(held_out_groups([Path(r["file"]) for r in records], HELD_OUT, seed=SEED))
@@ -70,10 +72,20 @@ def posed_figures(detector: EmotionDetector, posed: Path) -> dict:
     subsets = {"all": records, "agreed": [r for r in records if agreed(r)],
                "held_out": [r for r in records if held_out(r)],
                "held_out_agreed": [r for r in records if held_out(r) and agreed(r)]}
-    figures = {name: subset_figures(rs, detector.labels) for name, rs in subsets.items()}
+    figures = {name: subset_figures(rs, labels) for name, rs in subsets.items()}
     figures["faces_found"] = sum(r["predicted"] is not None for r in records)
     figures["held_out_performers"] = sorted(held)
     return figures
+
+
+def fer2013_figures(records: list[dict], labels: tuple[str, ...]) -> dict:
+    """Accuracy, macro F1, ECE and recall against FER2013's labels, and accuracy against the FER+ majority."""
+    truth = np.array([labels.index(r["label"]) for r in records])
+    report = classification_report(truth, np.array([labels.index(r["predicted"]) for r in records]), labels)
+    return {"accuracy": report["accuracy"], "macro_f1": report["macro_f1"],
+            "ece": expected_calibration_error(np.array([r["scores"] for r in records]), truth),
+            "recall": {n: c["recall"] for n, c in report["per_class"].items()},
+            "ferplus_majority": votes_accuracy(records, SHARED / "fer2013" / "ferplus_votes.csv", labels)}
 
 
 class SVMScorer:
@@ -96,14 +108,9 @@ def model_figures(model: Path, svm: bool = False) -> dict:
     detector = EmotionDetector(model)
     if svm:
         detector.classifier = SVMScorer(detector.labels)
-    report, records = evaluate_folder(detector, SHARED / "fer2013" / "test", photos=False)
-    truth = np.array([detector.labels.index(r["label"]) for r in records])
-    fer = {"accuracy": report["accuracy"], "macro_f1": report["macro_f1"],
-           "ece": expected_calibration_error(np.array([r["scores"] for r in records]), truth),
-           "recall": {n: c["recall"] for n, c in report["per_class"].items()},
-           "ferplus_majority": votes_accuracy(records, SHARED / "fer2013" / "ferplus_votes.csv", detector.labels)}
+    fer = fer2013_figures(evaluate_folder(detector, SHARED / "fer2013" / "test", photos=False)[1], detector.labels)
     figures = {"model": "SVM on HOG (baselines.py)" if svm else str(model), "fer2013_test": fer,
-               "posed": posed_figures(detector, SHARED / "posed" / "taiwanese")}
+               "posed": posed_figures(evaluate_folder(detector, POSED, photos=True)[1], POSED, detector.labels)}
     if svm:  # one-hot scores: no calibration to measure, nothing below the threshold
         for part in (fer, *(v for v in figures["posed"].values() if isinstance(v, dict))):
             part.pop("ece", None)
