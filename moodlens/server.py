@@ -138,8 +138,9 @@ def create_app(detector: EmotionDetector, settings: ServerSettings | None = None
 
     @app.get("/api/health")
     def health() -> dict:
-        """The server is up; the labels its model names, in score order."""
-        return {"status": "ok", "labels": list(shared.labels)}
+        """The server is up; the labels its model names, in score order; the frames a second one live
+        connection may send."""
+        return {"status": "ok", "labels": list(shared.labels), "max_fps": settings.max_fps}
 
     @app.post("/api/detect", response_model=Faces)
     async def detect(image: Annotated[UploadFile, File(description="a photo: JPEG, PNG, WebP, BMP, TIFF")]) -> dict:

@@ -53,7 +53,7 @@ def post_photo(server: Server, data: bytes, name: str = "photo.jpg", field: str 
 
 
 def test_health_page_and_openapi_docs(server: Server) -> None:
-    assert httpx.get(f"{server.url}/api/health").json() == {"status": "ok", "labels": list(EMOTIONS)}
+    assert httpx.get(f"{server.url}/api/health").json() == {"status": "ok", "labels": list(EMOTIONS), "max_fps": 30}
     page = httpx.get(server.url)
     assert page.status_code == 200 and 'id="faces"' in page.text and "playsinline" in page.text
     assert httpx.get(f"{server.url}/static/app.js").status_code == 200

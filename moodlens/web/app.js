@@ -7,12 +7,14 @@ const COLORS = {  // RGB of moodlens/overlay.py's colours, so the page and detec
   neutral: "#c8c8c8", sad: "#2878c8", surprise: "#ffa028",
 };
 const SEND_WIDTH = 640;  // frames are sent at most this wide: enough for faces, small to send
+const RATE_WINDOW = 15;  // the frame rate shown is over the last answers: steady, and unbiased by jitter
 const $ = (id) => document.getElementById(id);
 const token = new URLSearchParams(location.search).get("token");
 const withToken = (url) => token ? `${url}${url.includes("?") ? "&" : "?"}token=${encodeURIComponent(token)}` : url;
 
-let socket = null, stream = null, labels = [], rate = 0, lastReply = 0;
+let socket = null, stream = null, labels = [], replies = [];  // replies: arrival times of the last answers
 let session = 0;  // each camera start is one session; a later start or an upload ends it
+let minGap = 0, lastSent = 0;  // ms: the server takes at most --max-fps frames a second
 const grab = document.createElement("canvas");
 
 function say(text) { $("status").textContent = text; }
@@ -79,26 +81,28 @@ async function startCamera() {
   socket.onopen = () => { say("live"); sendFrame(); };
   socket.onclose = (e) => {
     if (mine !== session) return;
-    if (!lastReply) say(`the server refused the live connection${token ? "" : " (does it need ?token= in the address?)"}`);
+    if (!replies.length) say(`the server refused the live connection${token ? "" : " (does it need ?token= in the address?)"}`);
     else say(`connection closed (${e.code}${e.reason ? ": " + e.reason : ""})`);
   };
   socket.onmessage = (e) => {
     if (mine !== session) return;  // a late answer of a stopped camera
     const reply = JSON.parse(e.data), now = performance.now();
     if (reply.error) say(reply.error); else show(reply);
-    if (lastReply) rate = rate ? 0.9 * rate + 0.1 * (1000 / (now - lastReply)) : 1000 / (now - lastReply);
-    lastReply = now;
-    $("fps").textContent = `${rate.toFixed(1)} frames/s`;
+    replies = [...replies.slice(-(RATE_WINDOW - 1)), now];
+    if (replies.length > 1) {
+      $("fps").textContent = `${((replies.length - 1) * 1000 / (now - replies[0])).toFixed(1)} frames/s`;
+    }
     sendFrame();  // one frame in flight: the server is never queued behind
   };
 }
 
 function sendFrame() {
-  const video = $("video");
-  if (!socket || socket.readyState !== WebSocket.OPEN || !video.videoWidth) {
-    if (socket) setTimeout(sendFrame, 50);
+  const video = $("video"), early = lastSent + minGap - performance.now();
+  if (!socket || socket.readyState !== WebSocket.OPEN || !video.videoWidth || early > 0) {
+    if (socket) setTimeout(sendFrame, Math.max(early, 10));
     return;
   }
+  lastSent = performance.now();
   const scale = Math.min(1, SEND_WIDTH / video.videoWidth);
   grab.width = Math.round(video.videoWidth * scale);
   grab.height = Math.round(video.videoHeight * scale);
@@ -112,7 +116,7 @@ function stopCamera() {
   socket = null;
   if (s) s.close();
   if (stream) stream.getTracks().forEach((t) => t.stop());
-  stream = null; rate = 0; lastReply = 0;
+  stream = null; replies = [];
   $("fps").textContent = "";
 }
 
@@ -171,4 +175,9 @@ $("file").addEventListener("change", async (e) => {
 });
 $("camera").addEventListener("click", startCamera);
 
-fetch("/api/health").then((r) => r.json()).then((h) => { labels = h.labels; showBars([]); startCamera(); });
+fetch("/api/health").then((r) => r.json()).then((h) => {
+  labels = h.labels;
+  minGap = 1050 / h.max_fps;  // 5 % under the limit: the server counts arrivals, which jitter
+  showBars([]);
+  startCamera();
+});
