@@ -78,7 +78,7 @@ async function startCamera() {
   const scheme = location.protocol === "https:" ? "wss" : "ws";
   socket = new WebSocket(withToken(`${scheme}://${location.host}/api/stream`));
   socket.binaryType = "arraybuffer";
-  socket.onopen = () => { say("live"); sendFrame(); };
+  socket.onopen = () => { say("live"); sendFrame(mine); };
   socket.onclose = (e) => {
     if (mine !== session) return;
     if (!replies.length) say(`the server refused the live connection${token ? "" : " (does it need ?token= in the address?)"}`);
@@ -92,14 +92,15 @@ async function startCamera() {
     if (replies.length > 1) {
       $("fps").textContent = `${((replies.length - 1) * 1000 / (now - replies[0])).toFixed(1)} frames/s`;
     }
-    sendFrame();  // one frame in flight: the server is never queued behind
+    sendFrame(mine);  // one frame in flight: the server is never queued behind
   };
 }
 
-function sendFrame() {
+function sendFrame(mine) {
+  if (mine !== session) return;  // that camera was stopped
   const video = $("video"), early = lastSent + minGap - performance.now();
-  if (!socket || socket.readyState !== WebSocket.OPEN || !video.videoWidth || early > 0) {
-    if (socket) setTimeout(sendFrame, Math.max(early, 10));
+  if (socket.readyState !== WebSocket.OPEN || !video.videoWidth || early > 0) {
+    setTimeout(() => sendFrame(mine), Math.max(early, 10));
     return;
   }
   lastSent = performance.now();
