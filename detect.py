@@ -23,7 +23,7 @@ def smoothing(text: str) -> float:
 
 def parse_args():
     from moodlens.classifier import DEFAULT_TTA
-    from moodlens.detector import DEFAULT_REDETECT, DEFAULT_SMOOTH, DEFAULT_THRESHOLD
+    from moodlens.detector import DEFAULT_DETECTOR, DEFAULT_REDETECT, DEFAULT_SMOOTH, DEFAULT_THRESHOLD, DETECTORS
     from moodlens.faces import CascadeParams
 
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -43,6 +43,9 @@ def parse_args():
     p.add_argument("--min-face", type=cli.fraction, default=CascadeParams.min_face,
                    help="smallest face side as a fraction of the frame's shorter side (default 0: any face of "
                         "--min-size pixels or more)")
+    p.add_argument("--detector", choices=DETECTORS, default=DEFAULT_DETECTOR,
+                   help=f"face finder: the Haar cascade, or BlazeFace, a DNN for close and mid-range faces "
+                        f"(default {DEFAULT_DETECTOR})")
     p.add_argument("--no-check", action="store_true",
                    help="keep every cascade candidate (no second-cascade check against phantom faces)")
     p.add_argument("--smooth", type=smoothing, default=DEFAULT_SMOOTH,
@@ -77,7 +80,7 @@ def main() -> None:
     params = CascadeParams(args.scale_factor, args.min_neighbors, args.min_size, args.min_face, not args.no_check)
     margin = DEFAULT_MARGIN if args.margin is None else args.margin
     detector = EmotionDetector(args.model, args.cascade, params, margin=margin, threshold=args.threshold,
-                               tta=args.tta, backend=args.backend, threads=args.threads)
+                               tta=args.tta, backend=args.backend, threads=args.threads, detector=args.detector)
     source = Source(args.source)
     window = not args.no_window and display_available()
     if not args.no_window and not window:

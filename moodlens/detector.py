@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from moodlens.classifier import DEFAULT_TTA, EmotionClassifier
+from moodlens.errors import MoodlensError
 from moodlens.faces import Box, CascadeParams, FaceFinder, suppress_overlaps
 from moodlens.preprocess import crop_face, to_gray
 from moodlens.scenes import CutDetector
@@ -29,6 +30,10 @@ DEFAULT_THRESHOLD = 0.4
 # flicker from 6.1 % to 4.1 % for 4 frames of lag when the expression really changes; 0.9 costs 7.
 DEFAULT_SMOOTH = 0.8
 DEFAULT_REDETECT = 5
+# The Haar cascade stays the default: BlazeFace was not measured better on every count (README,
+# benchmarks/face_quality.py): over a whole frame it misses every face of a street crowd.
+DETECTORS = ("haar", "blazeface")
+DEFAULT_DETECTOR = "haar"
 
 
 @dataclass
@@ -48,6 +53,7 @@ class EmotionDetector:
     Args:
         model_path: model file written by train.py.
         cascade, params: the face cascade XML and how it searches (see `faces.CascadeParams`).
+        detector: "haar" (the cascade, default) or "blazeface" (a DNN, see `blazeface.py`; no cascade).
         margin: border added around each face box, as a fraction of its size.
         threshold: below this top probability a face is labelled "uncertain" (0 never).
         tta, backend, threads: see `classifier.EmotionClassifier`.
@@ -55,8 +61,17 @@ class EmotionDetector:
 
     def __init__(self, model_path: Path | str = "model_file.h5", cascade: Path | None = None,
                  params: CascadeParams | None = None, margin: float = DEFAULT_MARGIN,
-                 threshold: float = 0.0, tta: bool = DEFAULT_TTA, backend: str = "tflite", threads: int | None = None):
-        self.faces = FaceFinder(cascade, params)  # first: a bad cascade file is refused before the model loads
+                 threshold: float = 0.0, tta: bool = DEFAULT_TTA, backend: str = "tflite", threads: int | None = None,
+                 detector: str = DEFAULT_DETECTOR):
+        # first: a bad cascade file is refused before the model loads
+        if detector == "blazeface":
+            from moodlens.blazeface import BlazeFaceFinder
+
+            self.faces = BlazeFaceFinder(params, threads)
+        elif detector == "haar":
+            self.faces = FaceFinder(cascade, params)
+        else:
+            raise MoodlensError(f"unknown face detector {detector!r} (expected one of {', '.join(DETECTORS)})")
         self.classifier = EmotionClassifier(model_path, tta=tta, backend=backend, threads=threads)
         self.margin, self.threshold = margin, threshold
 
