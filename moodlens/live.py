@@ -8,13 +8,13 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from tqdm import tqdm
 
 from moodlens.detector import DEFAULT_REDETECT, DEFAULT_SMOOTH, Detection, EmotionDetector
 from moodlens.errors import MoodlensError, os_error_text
 from moodlens.images import image_files
 from moodlens.outputs import ImageOutput, RecordLog, VideoOutput, check_not_source, close_outputs, interrupted_note
 from moodlens.overlay import draw_detections, draw_fps
+from moodlens.progress import progress_bar
 from moodlens.sources import Source
 
 WINDOW = "moodlens (q or Esc quits)"
@@ -93,15 +93,6 @@ def expected_frames(source: Source) -> int | None:
     return None
 
 
-def progress_bar(source: Source, window: bool) -> tqdm:
-    """A bar with the time left over a headless run on a video file or folder, on stderr when it is a
-    terminal (a log or a pipe gets only the summary); off for the other runs, where it only counts."""
-    total = expected_frames(source)
-    return tqdm(total=total, unit="photo" if source.stills else "frame", file=sys.stderr, leave=False,
-                disable=True if window or total is None else None, dynamic_ncols=True, mininterval=0.5,
-                bar_format="{l_bar}{bar}| {n_fmt}/{total_fmt} [{elapsed}, ETA {remaining}, {rate_fmt}]")
-
-
 class Playback:
     """Shows a video file at its own frame rate: how long to wait after each frame for the next one's time."""
 
@@ -142,7 +133,7 @@ def detect_source(detector: EmotionDetector, source: Source, window: bool, outpu
     writer = open_output(output, source)
     records = RecordLog(log, detector.labels) if log else None
     outputs = [out for out in (writer, records) if out]
-    progress = progress_bar(source, window)
+    progress = progress_bar(expected_frames(source), "photo" if source.stills else "frame", shown=not window)
     start = time.perf_counter()
     try:
         for frame in source.frames():
