@@ -3,14 +3,17 @@
     python benchmarks/face_quality.py [--model model_file.h5] [--json benchmarks/results/face_quality.json]
 
 1. Face counts on the photos of ../shared/media against the counts a person sees (its README):
-   the stock cascade (scaleFactor 1.1, minNeighbors 5, minSize 30) against our FaceFinder.
+   the stock cascade (scaleFactor 1.1, minNeighbors 5, minSize 30) against our FaceFinder and
+   BlazeFace (`--detector blazeface`); and the faces each finds on the photos with one or two faces
+   turned by 15 to 45 degrees, or with each face's lower or left half painted over.
    Precision and recall are by count (found faces beyond the true count are phantoms; this
    assumes the detections up to the true count are real, which the overlay pictures confirm).
 2. Every clip of ../shared/media, stock cascade on every frame against our FaceStream (detect.py's
    defaults): the share of frames with a face; on the frames counted by hand
    (benchmarks/hand_counts.json), the real faces found and the phantoms (boxes on no marked face);
    and how many frames ours takes to find a face entering (a face the stock cascade holds for at
-   least ENTERING_RUN frames in a row, from its first frame). The worst clip is printed.
+   least ENTERING_RUN frames in a row, from its first frame). The worst clip is printed. The same
+   with BlazeFace.
 3. The single-face videos: flicker (how often a face's top label changes between
    consecutive frames) with smoothing off and on, box jitter (the mean frame-to-frame change of the
    box's size and centre, relative to its size) with the track's box averaging off and on, and the
@@ -39,6 +42,7 @@ from common import (
     stock_haar,
 )
 
+from moodlens.blazeface import BlazeFaceFinder
 from moodlens.detector import EmotionDetector
 from moodlens.faces import Box, CascadeParams, FaceFinder, iou
 from moodlens.labels import EMOTIONS
@@ -55,6 +59,8 @@ PHOTO_FACES = {  # what a person sees, from ../shared/media/README.md
 VIDEOS = ("fer_woman2.mp4", "huimiang_1543684773.avi")
 CHANGING_VIDEO = "huimiang_1543684773.avi"
 STOCK_CASCADE = stock_cascade()
+HARD_PHOTOS = ("fr_obama.jpg", "fr_two_people.jpg", "fr_kit_with_rose.jpg", "deepface_img5.jpg", "fer_justin.jpg")
+TURNS = (15, 30, -30, 45)  # degrees
 ENTERING_RUN = 5  # frames in a row the stock cascade must hold a face for it to count as entering
 SMOOTHING = (0.0, 0.6, 0.8, 0.9)
 FRAMING_FACES = 100  # per class
@@ -73,11 +79,50 @@ def stock_find(gray: np.ndarray) -> list[Box]:
     return stock_haar(STOCK_CASCADE, gray)
 
 
+def gray_photos() -> dict[str, np.ndarray]:
+    return {name: cv2.cvtColor(cv2.imread(str(MEDIA / name)), cv2.COLOR_BGR2GRAY) for name in PHOTO_FACES}
+
+
 def photo_counts() -> dict:
-    gray = {name: cv2.cvtColor(cv2.imread(str(MEDIA / name)), cv2.COLOR_BGR2GRAY) for name in PHOTO_FACES}
-    finder = FaceFinder()
+    gray, finder, blazeface = gray_photos(), FaceFinder(), BlazeFaceFinder()
     return {"stock": count_precision_recall({name: len(stock_find(g)) for name, g in gray.items()}),
-            "ours": count_precision_recall({name: len(finder.find(g)) for name, g in gray.items()})}
+            "ours": count_precision_recall({name: len(finder.find(g)) for name, g in gray.items()}),
+            "blazeface": count_precision_recall({name: len(blazeface.find(g)) for name, g in gray.items()})}
+
+
+def rotated(gray: np.ndarray, degrees: float) -> np.ndarray:
+    h, w = gray.shape
+    turn = cv2.getRotationMatrix2D((w / 2, h / 2), degrees, 1.0)
+    return cv2.warpAffine(gray, turn, (w, h), borderMode=cv2.BORDER_REPLICATE)
+
+
+def half_hidden(gray: np.ndarray, faces: list[Box], half: str) -> np.ndarray:
+    """Each face's lower or left half painted black, as a hand or another head would hide it."""
+    hidden = gray.copy()
+    for x, y, w, h in faces:
+        if half == "lower":
+            hidden[y + h // 2 : y + h, x : x + w] = 0
+        else:
+            hidden[y : y + h, x : x + w // 2] = 0
+    return hidden
+
+
+def tilted_and_hidden() -> dict:
+    """Faces found (at most the true count per photo) on the photos with a face or two, turned or half hidden."""
+    gray = {name: g for name, g in gray_photos().items() if name in HARD_PHOTOS}
+    finders = {"ours": FaceFinder(), "blazeface": BlazeFaceFinder()}
+    changes = {f"turned {d} degrees": lambda g, d=d: rotated(g, d) for d in TURNS}
+    changes |= {f"{half} half hidden": lambda g, half=half: half_hidden(g, finders["ours"].find(g), half)
+                for half in ("lower", "left")}
+    result = {"faces": sum(PHOTO_FACES[n] for n in gray)}
+    for change, apply in changes.items():
+        changed = {name: apply(g) for name, g in gray.items()}
+        result[change] = {who: sum(min(len(f.find(g)), PHOTO_FACES[n]) for n, g in changed.items())
+                          for who, f in finders.items()}
+    print_table(f"faces found of {result['faces']} on photos turned or half hidden",
+                ["change", "ours (cascade)", "blazeface"],
+                [[change, r["ours"], r["blazeface"]] for change, r in result.items() if change != "faces"])
+    return result
 
 
 Run = list[tuple[str, tuple] | None]  # per frame: the largest face's label and box, or None
@@ -167,16 +212,16 @@ def frames_to_find(run: tuple[int, list[Box]], ours: list[list[Box]]) -> int | N
     return None
 
 
-def scenes(detector: EmotionDetector) -> dict:
+def scenes(detector: EmotionDetector, blazeface: EmotionDetector) -> dict:
     """Every clip: frames with a face, real faces and phantoms on the hand-counted frames, delay to find faces."""
     counted, result = hand_counts(), {}
     for name in clips():
         frames = read_clip(name)
         stock = [stock_find(cv2.cvtColor(f, cv2.COLOR_BGR2GRAY)) for f in frames]
-        stream = detector.stream()
-        ours = [[face.box for face in stream.process(f)] for f in frames]
+        ours, dnn = ([[face.box for face in stream.process(f)] for f in frames]
+                     for stream in (detector.stream(), blazeface.stream()))
         entry: dict = {"frames": len(frames)}
-        for who, boxes in (("stock", stock), ("ours", ours)):
+        for who, boxes in (("stock", stock), ("ours", ours), ("blazeface", dnn)):
             entry[who] = {"face_frames": sum(bool(b) for b in boxes) / len(frames), "faces": sum(map(len, boxes))}
             if name in counted:
                 found = [real_and_phantom(boxes[i], faces) for i, faces in counted[name].items()]
@@ -199,6 +244,9 @@ def scenes(detector: EmotionDetector) -> dict:
                   e["entering"]["median_frames"] if e["entering"]["median_frames"] is not None else "-",
                   e["entering"]["max_frames"] if e["entering"]["max_frames"] is not None else "-",
                   e["entering"]["never_found"]] for name, e in result.items()])
+    print_table("the same with --detector blazeface", ["clip", "face frames", "real faces", "phantoms"],
+                [[name, e["blazeface"]["face_frames"], e["blazeface"].get("real", "-"),
+                  e["blazeface"].get("phantoms", "-")] for name, e in result.items()])
     worst = min(result, key=lambda n: result[n]["ours"]["face_frames"] - result[n]["stock"]["face_frames"])
     print(f"worst clip for frames with a face: {worst}")
     return result
@@ -236,8 +284,9 @@ def main() -> None:
     p.add_argument("--json", type=Path, default=ROOT / "benchmarks" / "results" / "face_quality.json")
     args = p.parse_args()
     detector = EmotionDetector(args.model)
-    result = {"photos": photo_counts(), "scenes": scenes(detector), "videos": videos(detector),
-              "framing": framing(detector)}
+    result = {"photos": photo_counts(), "tilted_and_hidden": tilted_and_hidden(),
+              "scenes": scenes(detector, EmotionDetector(args.model, detector="blazeface")),
+              "videos": videos(detector), "framing": framing(detector)}
     print(json.dumps(result, indent=2))
     write_json(result, args.json)
 
