@@ -1,24 +1,16 @@
 """detect.py headless on real media: an image, a folder of photos and a video, with --output and --log."""
 
-import contextlib
 import csv
-import fcntl
 import json
-import os
-import pty
-import re
 import shutil
-import struct
 import subprocess
-import sys
-import termios
 from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
-from conftest import ROOT, script_env
+from terminal_helpers import drew_a_bar, run_on_terminal
 from video_helpers import read_frames
 
 from moodlens.detector import DEFAULT_THRESHOLD
@@ -222,18 +214,7 @@ def test_committed_model_calls_broad_smiles_happy(run_script, media: Path, tmp_p
 
 def test_headless_video_run_shows_a_progress_bar_with_the_time_left_on_a_terminal(tiny_model, media: Path) -> None:
     """stderr is a pseudo-terminal here, as in a shell; elsewhere (a pipe, a log) no bar is drawn."""
-    reader, writer = pty.openpty()
-    fcntl.ioctl(writer, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))  # 24 rows, 100 columns
-    run = subprocess.Popen([sys.executable, str(ROOT / "detect.py"), "--model", str(tiny_model.path), "--source",
-                            str(media / "huimiang_1543684773.avi"), "--no-window"], cwd=ROOT, env=script_env(),
-                           stdout=subprocess.PIPE, stderr=writer, text=True)
-    os.close(writer)
-    drawn = b""
-    with contextlib.suppress(OSError):  # EIO once the process has closed the terminal
-        while chunk := os.read(reader, 4096):
-            drawn += chunk
-    os.close(reader)
-    stdout, _ = run.communicate(timeout=120)
-    assert run.returncode == 0 and "67 frames" in stdout
-    text = drawn.decode(errors="replace")
-    assert re.search(r"\d+/67 \[[0-9:]+, ETA [0-9:?]+", text), text
+    run, drawn = run_on_terminal("detect.py", "--model", tiny_model.path, "--source",
+                                 media / "huimiang_1543684773.avi", "--no-window")
+    assert run.returncode == 0 and "67 frames" in run.stdout
+    assert drew_a_bar(drawn, 67), drawn
