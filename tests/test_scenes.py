@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from video_helpers import read_frames
 
-from moodlens.detector import EmotionDetector
+from moodlens.detector import EmotionDetector, SearchSchedule
 from moodlens.scenes import CutDetector
 
 COMMITTED_MODEL = Path(__file__).resolve().parents[1] / "model_file.h5"
@@ -37,3 +37,22 @@ def test_no_track_runs_across_a_scene_cut(sofa: list[np.ndarray]) -> None:
     assert len(spans) >= len(CUTS)  # every shot has a face
     across = {track: span for track, span in spans.items() if any(span[0] < cut <= span[1] for cut in CUTS)}
     assert not across, f"tracks running across a cut (first, last frame): {across}"
+
+
+def test_the_whole_frame_is_searched_every_fifth_frame_and_at_cuts_whether_or_not_a_face_is_known() -> None:
+    schedule = SearchSchedule(5)
+    assert [schedule.full_search(cut=False) for _ in range(11)] == [True, False, False, False, False] * 2 + [True]
+    assert schedule.full_search(cut=True) and not schedule.full_search(cut=False)
+
+
+def test_a_scene_without_faces_is_not_searched_in_full_on_every_frame(media: Path) -> None:
+    """With no face known, every frame used to be searched in full: a third of a scene where people come
+    and go ran at the cascade's speed."""
+    detector = EmotionDetector(COMMITTED_MODEL)
+    searched = []
+    find = detector.faces.find
+    detector.faces.find = lambda gray, known=(): searched.append(1) or find(gray, known)
+    stream = detector.stream()
+    empty = cv2.imread(str(media / "fer_no-faces.jpg"))
+    assert not any(stream.process(empty) for _ in range(10))
+    assert len(searched) == 2
