@@ -2,15 +2,17 @@
 
     python benchmarks/speed_detect.py [--model model_file.h5] [--quick] [--json PATH]
 
-Frames/s, headless, on frames decoded into memory beforehand, for three pipelines:
-  usual          stock Haar on every full frame + one Keras `model.predict` per face
-  cascade-bound  the same Haar on every frame, faces classified by the TFLite path
-  ours           `EmotionDetector(...).stream()` with detect.py's defaults
-each with its share of frames with a face. All three run on 1 thread (OpenCV, TensorFlow, LiteRT);
+Frames/s, headless, on frames decoded into memory beforehand, for four pipelines:
+  usual            stock Haar on every full frame + one Keras `model.predict` per face
+  cascade-bound    the same Haar on every frame, faces classified by the TFLite path
+  ours             `EmotionDetector(...).stream()` with detect.py's defaults
+  ours, blazeface  the same with `--detector blazeface` (the DNN face finder)
+each with its share of frames with a face. All run on 1 thread (OpenCV, TensorFlow, LiteRT);
 ours also on all cores. Each clip runs over a stretch of consecutive frames (ours tracks faces):
-the first CLIP_FRAMES, except norton_sofa, whose stretch holds the wide audience shot and three
-cuts. The targets (issue 12) hold for the worst clip: ours at least 5x the usual loop and 3x the
-cascade-bound loop on 1 thread. About 4 minutes on 2 quiet cores (`--quick`: under a minute).
+the first CLIP_FRAMES, except as STRETCHES says (norton_sofa: the wide audience shot and three
+cuts; facenet_street: its first 60 frames). The targets (issue 12) hold for the worst clip: ours
+at least 5x the usual loop and 3x the cascade-bound loop on 1 thread. About 4 minutes on 2 quiet
+cores (`--quick`: under a minute).
 """
 
 import argparse
@@ -42,9 +44,11 @@ from moodlens.modelio import load_model
 from moodlens.outputs import write_json
 from moodlens.preprocess import crop_face, to_gray, to_model_input
 
-PIPELINES = ("usual", "cascade-bound", "ours")
+PIPELINES = ("usual", "cascade-bound", "ours", "ours, blazeface")
 CLIP_FRAMES, QUICK_FRAMES = 120, 15
-STARTS = {"norton_sofa.mp4": 150}  # the audience shot (frames 165-214) and cuts at 165, 215, 264
+# (first frame, frames) where a clip's stretch differs: norton_sofa's holds the audience shot (frames
+# 165-214) and cuts at 165, 215 and 264; facenet_street's 1080p frames take the usual loop a second each.
+STRETCHES = {"norton_sofa.mp4": (150, CLIP_FRAMES), "facenet_street.mp4": (0, 60)}
 WARMUP_FRAMES = 3  # per pipeline and clip, on a separate instance (first Keras calls trace)
 TARGET_VS_USUAL, TARGET_VS_CASCADE = 5.0, 3.0
 
@@ -58,10 +62,12 @@ class Pipelines:
         self.keras_model = None if only_ours else load_model(model_path)[0]
         self.classifier = EmotionClassifier(model_path, backend="tflite", threads=threads)
         self.detector = EmotionDetector(model_path, threads=threads)
+        self.blazeface = None if only_ours else EmotionDetector(model_path, threads=threads, detector="blazeface")
         self.cascade = stock_cascade()
 
     def make(self, name: str) -> FrameFn:
-        return {"usual": self.usual, "cascade-bound": self.cascade_bound, "ours": self.ours}[name]()
+        return {"usual": self.usual, "cascade-bound": self.cascade_bound, "ours": self.ours,
+                "ours, blazeface": self.ours_blazeface}[name]()
 
     def usual(self) -> FrameFn:
         def process(frame: np.ndarray) -> int:
@@ -86,6 +92,10 @@ class Pipelines:
         stream = self.detector.stream()  # detect.py's defaults
         return lambda frame: len(stream.process(frame))
 
+    def ours_blazeface(self) -> FrameFn:
+        stream = self.blazeface.stream()
+        return lambda frame: len(stream.process(frame))
+
 
 def time_loop(make: Callable[[], FrameFn], frames: list[np.ndarray]) -> dict:
     """Frames/s, frames with a face and CPU use of one pipeline over frames already in memory."""
@@ -108,11 +118,12 @@ def worker(model: Path, threads: int, quick: bool) -> dict:
     built = Pipelines(model, threads, only_ours=pipelines == ("ours",))
     runs = []
     for clip in clips():
-        frames = read_clip(clip, STARTS.get(clip, 0), QUICK_FRAMES if quick else CLIP_FRAMES)
+        first, count = STRETCHES.get(clip, (0, CLIP_FRAMES))
+        frames = read_clip(clip, first, QUICK_FRAMES if quick else count)
         for pipeline in pipelines:
             print(f"detect: {threads} thread(s), {clip}, {pipeline}", file=sys.stderr, flush=True)
             runs.append({"clip": clip, "size": f"{frames[0].shape[1]}x{frames[0].shape[0]}",
-                         "first_frame": STARTS.get(clip, 0), "pipeline": pipeline,
+                         "first_frame": first, "pipeline": pipeline,
                          **time_loop(functools.partial(built.make, pipeline), frames)})
     return {"threads": threads, "threads_in_effect": in_effect, "runs": runs}
 
@@ -144,7 +155,7 @@ def main() -> None:
     if not model.exists():
         raise SystemExit(f"error: model {model} not found (train one with: python train.py, or pass --model)")
     results = start_report(args.quick, model, {"frames_per_clip": QUICK_FRAMES if args.quick else CLIP_FRAMES,
-                                               "first_frames": STARTS})
+                                               "stretches": STRETCHES})
     start = time.perf_counter()
     results["detect"] = [run_worker(Path(__file__).resolve(), "detect", threads, model, args.quick)
                          for threads in sorted({1, ALL_CORES})]
