@@ -26,13 +26,13 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
 from sklearn.tree import DecisionTreeClassifier
 from threadpoolctl import threadpool_limits
-from tqdm import tqdm
 
 from moodlens import cli
 from moodlens.data import Split, load_training_data
 from moodlens.metrics import classification_report
 from moodlens.outputs import write_json
 from moodlens.preprocess import FACE_SIZE
+from moodlens.progress import progress_bar
 
 # HOG laid out as Dalal and Triggs do, scaled to a 48x48 face: 8x8-pixel cells, blocks of 2x2 cells
 # stepping one cell, 9 orientation bins: 5x5 blocks x 36 = 900 features. Finer cells (6 or 4 pixels),
@@ -57,8 +57,14 @@ def hog_features(x: np.ndarray, progress: str | None = None) -> np.ndarray:
     block = (2 * HOG_CELL, 2 * HOG_CELL)
     hog = cv2.HOGDescriptor((FACE_SIZE, FACE_SIZE), block, cell, cell, HOG_BINS)
     gray = np.rint(x[..., 0] * 255).astype(np.uint8)
-    faces = tqdm(gray, desc=progress, unit="face", disable=progress is None, mininterval=0.5)
-    return np.stack([hog.compute(face).ravel() for face in faces])
+    bar = progress_bar(len(gray), "face", shown=progress is not None)
+    bar.set_description(progress, refresh=False)
+    features = []
+    for face in gray:
+        features.append(hog.compute(face).ravel())
+        bar.update()
+    bar.close()
+    return np.stack(features)
 
 
 def methods() -> dict[str, tuple[str, ClassifierMixin]]:
@@ -135,13 +141,15 @@ def main() -> None:
         print(f"HOG: {train_x.shape[1]} features of {len(train)} train and {len(test)} test faces "
               f"in {time.process_time() - start:.1f} CPU s", flush=True)
         rows = []
-        fitting = tqdm(args.only, desc="fitting", unit="method", mininterval=0)
-        for name in fitting:
-            fitting.set_postfix_str(name)
+        fitting = progress_bar(len(args.only), "method")
+        for name in args.only:
+            fitting.set_description(f"fitting {name}")
             features, model = methods()[name]
             rows.append({"method": name, "features": features,
                          **fit_and_score(model, train_x, train.y, test_x, test)})
             fitting.write(f"{name}: accuracy {rows[-1]['accuracy']:.4f}", file=sys.stdout)
+            fitting.update()
+        fitting.close()
     print(f"\n{format_table(rows)}\n(fit and predict: CPU seconds on one core, HOG not included)")
     if args.json:
         write_json({"data": str(args.data), "train_faces": len(train), "test_faces": len(test),

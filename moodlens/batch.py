@@ -8,11 +8,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from tqdm import tqdm
-
 from moodlens.analyze import FileResult, WorkFolder, frames_in
 from moodlens.errors import MoodlensError
 from moodlens.plots import plot_emotions_over_time
+from moodlens.progress import progress_bar
 from moodlens.tables import record_table, summary_path, summary_row, write_csv
 
 
@@ -52,14 +51,15 @@ class Batch:
 
 
 class FrameProgress:
-    """A bar over the frames of all files, counted from each file's header, with files done alongside."""
+    """A bar over the frames of all files, counted from each file's header, with files done alongside
+    (on a terminal only, as every bar here)."""
 
     def __init__(self, files: list[str]):
         self.expected = {f: max(frames_in(Path(f)), 1) for f in files}
         self.read = dict.fromkeys(files, 0)
         self.files, self.done = len(files), 0
-        self.bar = tqdm(total=sum(self.expected.values()), unit="frame", file=sys.stderr, dynamic_ncols=True,
-                        mininterval=0.5, desc=self.description())
+        self.bar = progress_bar(sum(self.expected.values()), "frame")
+        self.bar.set_description(self.description(), refresh=False)
 
     def description(self) -> str:
         return f"files {self.done}/{self.files}"

@@ -8,18 +8,17 @@ import pty
 import re
 import struct
 import subprocess
-import sys
 import termios
 
-from conftest import ROOT, script_env
+from conftest import ROOT, python_command, script_env
 
 
 def run_on_terminal(script: str, *args: object, timeout: float = 300) -> tuple[subprocess.CompletedProcess, str]:
-    """`python <script> args...` with stderr on a 24x100 terminal: the finished run (stdout captured)
-    and everything it drew on the terminal."""
+    """`python <script> args...` (or `python -c CODE args...`) with stderr on a 24x100 terminal: the
+    finished run (stdout captured) and everything it drew on the terminal."""
     reader, writer = pty.openpty()
     fcntl.ioctl(writer, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))  # rows, columns
-    command = [sys.executable, str(ROOT / script), *map(str, args)]
+    command = python_command(script, *args)
     process = subprocess.Popen(command, cwd=ROOT, env=script_env(), stdout=subprocess.PIPE, stderr=writer, text=True)
     os.close(writer)
     drawn = b""

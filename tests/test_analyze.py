@@ -5,6 +5,7 @@ Kept small for CI: short clips, --every to analyse a few frames, one or two work
 """
 
 import json
+import re
 import shutil
 import signal
 import time
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from analyze_helpers import analyze_args, read_table
+from terminal_helpers import drew_a_bar, run_on_terminal
 
 from moodlens.analyze import WorkFolder
 from moodlens.labels import EMOTIONS
@@ -40,7 +42,7 @@ def test_records_are_detect_logs_records_plus_the_path(run_script, media: Path, 
 
 
 @pytest.fixture(scope="module")
-def folder_run(run_script, media: Path, tmp_path_factory: pytest.TempPathFactory):
+def folder_run(media: Path, tmp_path_factory: pytest.TempPathFactory):
     """A folder tree of photos, a clip, a broken video and a hidden folder, analysed into CSV."""
     root = tmp_path_factory.mktemp("tree")
     tree = root / "media"
@@ -52,17 +54,17 @@ def folder_run(run_script, media: Path, tmp_path_factory: pytest.TempPathFactory
     shutil.copy(media / "fr_two_people.jpg", tree / ".cache")  # hidden: not analysed
     (tree / "clips/broken.mp4").write_bytes((media / "fer_woman2.mp4").read_bytes()[:4096])  # cut short
     (tree / "notes.txt").write_text("not media\n")
-    run = run_script(*analyze_args(tree, "--output", root / "faces.csv", "--every", 10, "--workers", 2))
-    return root, tree, run
+    run, drawn = run_on_terminal(*analyze_args(tree, "--output", root / "faces.csv", "--every", 10, "--workers", 2))
+    return root, tree, run, drawn
 
 
 def test_folder_is_walked_and_a_bad_file_is_reported_once_and_skipped(folder_run):
-    root, tree, run = folder_run
-    assert run.returncode == 0, run.stderr[-3000:]
-    skipped = [line for line in run.stderr.splitlines() if line.startswith("skipped:")]
-    assert len(skipped) == 1 and "broken.mp4" in skipped[0], run.stderr
-    assert "1 file(s) could not be analysed" in run.stderr
-    assert "files 4/4: 100%" in run.stderr  # the progress bar over all files' frames, at its end
+    root, tree, run, drawn = folder_run  # drawn: what went to stderr, a terminal
+    assert run.returncode == 0, drawn[-3000:]
+    skipped = re.findall(r"skipped: [^\r\n]*", drawn)
+    assert len(skipped) == 1 and "broken.mp4" in skipped[0], drawn
+    assert "1 file(s) could not be analysed" in drawn
+    assert drew_a_bar(drawn, 1 + 1 + 67 + 1)  # over the frames: 2 photos, the clip, the broken video's 1
     summary = {Path(r["path"]).name: r for r in read_table(root / "faces.summary.csv")}
     assert set(summary) == {"fr_obama.jpg", "fer_no-faces.jpg", CLIP, "broken.mp4"}
     assert summary["broken.mp4"]["error"] and not summary[CLIP]["error"]
@@ -71,7 +73,7 @@ def test_folder_is_walked_and_a_bad_file_is_reported_once_and_skipped(folder_run
 
 
 def test_records_have_detect_csv_columns_plus_path_for_every_nth_frame(folder_run):
-    root, tree, run = folder_run
+    root, tree, _, _ = folder_run
     rows = read_table(root / "faces.csv")
     assert list(rows[0]) == ["path", *DETECT_CSV_HEADER]
     clip = [r for r in rows if r["source"] == CLIP]
@@ -83,7 +85,7 @@ def test_records_have_detect_csv_columns_plus_path_for_every_nth_frame(folder_ru
 
 
 def test_summary_gives_each_emotions_share_and_each_video_a_plot(folder_run):
-    root, tree, run = folder_run
+    root, tree, _, _ = folder_run
     rows = read_table(root / "faces.csv")
     clip = [r for r in rows if r["source"] == CLIP]
     summary = {Path(r["path"]).name: r for r in read_table(root / "faces.summary.csv")}[CLIP]

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from terminal_helpers import drew_a_bar, run_on_terminal
 
 import baselines
 from moodlens.data import Split, load_training_data
@@ -42,18 +43,18 @@ def test_a_quick_fit_reports_figures_that_agree_and_repeat(splits: tuple[Split, 
     assert second["report"] == report  # seeded: the same tree, the same predictions
 
 
-def test_command_line_prints_the_table_and_writes_it_as_json(run_script, tiny_data: Path, tmp_path: Path) -> None:
+def test_command_line_prints_the_table_and_writes_it_as_json(tiny_data: Path, tmp_path: Path) -> None:
     output = tmp_path / "baselines.json"
-    run = run_script("baselines.py", "--data", tiny_data, "--json", output, "--only", "svm,tree")
-    assert run.returncode == 0, run.stderr[-3000:]
+    run, drawn = run_on_terminal("baselines.py", "--data", tiny_data, "--json", output, "--only", "svm,tree")
+    assert run.returncode == 0, drawn[-3000:]
     result = json.loads(output.read_text())
     assert (result["train_faces"], result["test_faces"]) == (15 * 7, 5 * 7)
     assert [row["method"] for row in result["results"]] == ["svm", "tree"]
     for row in result["results"]:
         assert f"{row['accuracy']:10.4f}{row['macro_f1']:10.4f}{row['fit_s']:10.1f}" in run.stdout
     assert [p.name for p in tmp_path.iterdir()] == [output.name]  # no temporary file left behind
-    for bar in ("HOG, train: 100%", "HOG, test: 100%", "fitting: 100%"):  # progress bars on stderr
-        assert bar in run.stderr
+    assert drew_a_bar(drawn, 15 * 7) and drew_a_bar(drawn, 5 * 7)  # HOG over the train and test faces
+    assert drew_a_bar(drawn, 2)  # the fits
 
 
 @pytest.mark.parametrize("args, message", [

@@ -60,7 +60,7 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> None:
 
     check_format(args.output)
     check_writable(args.output, "records")
-    spec = detector_spec(args, threads=1)  # one thread per worker: the workers are the parallelism
+    spec = detector_spec(args, threads=1).absolute()  # one thread per worker: the workers are the parallelism
     labels = spec.build().labels  # a bad model or cascade is refused here, once; the TFLite cache is filled
     plots = plots_path(args.output).absolute()  # a re-run in the same folder does not analyse its own plots
     files = [str(f) for f in find_files(args.sources) if not f.is_relative_to(plots)]

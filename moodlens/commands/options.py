@@ -1,12 +1,21 @@
 """Options shared by the commands that detect faces (detect, analyze), and the detector they describe."""
 
 import argparse
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from moodlens import cli
 from moodlens.classifier import DEFAULT_TTA
-from moodlens.detector import DEFAULT_MARGIN, DEFAULT_REDETECT, DEFAULT_SMOOTH, DEFAULT_THRESHOLD, EmotionDetector
+from moodlens.detector import (
+    DEFAULT_DETECTOR,
+    DEFAULT_MARGIN,
+    DEFAULT_REDETECT,
+    DEFAULT_SMOOTH,
+    DEFAULT_THRESHOLD,
+    DETECTORS,
+    EmotionDetector,
+)
 from moodlens.faces import CascadeParams
 
 MODEL_NAME = "model_file.h5"
@@ -41,10 +50,16 @@ class DetectorSpec:
     tta: bool = DEFAULT_TTA
     backend: str = "tflite"
     threads: int | None = None
+    detector: str = DEFAULT_DETECTOR
+
+    def absolute(self) -> "DetectorSpec":
+        """The same with absolute file paths, for workers that run in other folders (Ray on a cluster)."""
+        return dataclasses.replace(self, model=self.model.absolute(),
+                                   cascade=self.cascade.absolute() if self.cascade else None)
 
     def build(self) -> EmotionDetector:
         return EmotionDetector(self.model, self.cascade, self.params, margin=self.margin, threshold=self.threshold,
-                               tta=self.tta, backend=self.backend, threads=self.threads)
+                               tta=self.tta, backend=self.backend, threads=self.threads, detector=self.detector)
 
 
 def add_detector_options(p: argparse.ArgumentParser) -> None:
@@ -59,6 +74,9 @@ def add_detector_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--min-face", type=cli.fraction, default=search.min_face,
                    help=f"smallest face side as a fraction of the frame's shorter side (default {search.min_face:g}: "
                         "any face of --min-size pixels or more)")
+    p.add_argument("--detector", choices=DETECTORS, default=DEFAULT_DETECTOR,
+                   help=f"face finder: the Haar cascade, or BlazeFace, a DNN for close and mid-range faces "
+                        f"(default {DEFAULT_DETECTOR})")
     p.add_argument("--no-check", action="store_true",
                    help="keep every cascade candidate (no second-cascade check against phantom faces)")
     p.add_argument("--smooth", type=smoothing, default=DEFAULT_SMOOTH,
@@ -86,7 +104,6 @@ def check_detector_options(p: argparse.ArgumentParser, args: argparse.Namespace)
 def detector_spec(args: argparse.Namespace, backend: str = "tflite", threads: int | None = None) -> DetectorSpec:
     """The detector the parsed options describe."""
     params = CascadeParams(args.scale_factor, args.min_neighbors, args.min_size, args.min_face, not args.no_check)
-    cascade = args.cascade.absolute() if args.cascade else None  # absolute: workers may run in other folders
-    return DetectorSpec((args.model or default_model()).absolute(), cascade, params,
+    return DetectorSpec(args.model or default_model(), args.cascade, params,
                         DEFAULT_MARGIN if args.margin is None else args.margin, args.threshold, args.tta,
-                        backend, threads)
+                        backend, threads, args.detector)
