@@ -11,6 +11,7 @@ import numpy as np
 
 from moodlens.data import load_folder_split
 from moodlens.metrics import classification_report
+from moodlens.progress import progress_bar
 
 
 def evaluate_folder(detector, folder: Path, photos: bool, batch_size: int = 256) -> tuple[dict, list[dict]]:
@@ -24,8 +25,12 @@ def evaluate_folder(detector, folder: Path, photos: bool, batch_size: int = 256)
     labels = detector.labels
     split, missed = (load_photo_split(folder, labels, detector.faces, detector.margin) if photos
                      else (load_folder_split(folder, labels), []))
-    scores = np.concatenate([detector.classifier.scores(split.x[i : i + batch_size])
-                             for i in range(0, len(split), batch_size)])
+    parts = []
+    with progress_bar(len(split), "face") as progress:  # on a terminal: the scoring is the long part
+        for i in range(0, len(split), batch_size):
+            parts.append(detector.classifier.scores(split.x[i : i + batch_size]))
+            progress.update(len(parts[-1]))
+    scores = np.concatenate(parts)
     predicted = scores.argmax(axis=1)
     records = [{"file": str(f), "label": labels[t], "predicted": labels[p], "scores": s.round(4).tolist()}
                for f, t, p, s in zip(split.files, split.y, predicted, scores)]

@@ -8,6 +8,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from terminal_helpers import drew_a_bar, run_on_terminal
 
 from moodlens.classifier import EmotionClassifier
 from moodlens.data import load_folder_split
@@ -113,3 +114,10 @@ def test_committed_model_clears_a_floor_in_every_class_of_real_test_faces(run_sc
     assert report["count"] == PER_CLASS * len(EMOTIONS) and report["accuracy"] >= 0.5
     recalls = {name: figures["recall"] for name, figures in report["per_class"].items()}
     assert min(recalls.values()) >= 0.2, recalls
+
+
+def test_evaluate_shows_a_progress_bar_with_the_time_left_on_a_terminal(tiny_model, tiny_data: Path) -> None:
+    run, drawn = run_on_terminal("evaluate.py", "--data", tiny_data / "test", "--model", tiny_model.path,
+                                 "--batch-size", 5)
+    assert run.returncode == 0 and f"faces {FACES}" in run.stdout
+    assert drew_a_bar(drawn, FACES), drawn
