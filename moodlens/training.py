@@ -47,7 +47,7 @@ class TrainConfig:
     resume: bool = False
     init: Path | None = None  # start from this model's weights (a warm restart) instead of random ones
     ema: float = 0.0  # momentum of a moving average of the weights, validated and saved instead; 0: off
-    distribute: str = "none"  # or "mirrored"
+    distribute: str = "none"  # "mirrored" or "multiworker"
     votes: Path | None = None  # annotators' votes per training image (FER+), mixed into the targets
     votes_weight: float = 0.5  # the votes' share of each target; the image's own label has the rest
     extra: tuple[Path, ...] = ()  # folders of labelled photos whose faces are added to training
@@ -184,9 +184,14 @@ def trim_history(history: Path, epochs_done: int) -> None:
 
 
 def strategy_for(name: str) -> tf.distribute.Strategy:
-    """`mirrored` spreads each batch over every GPU (or every logical CPU device when none)."""
+    """`mirrored` spreads each batch over every GPU (or every logical CPU device when none);
+    `multiworker` over the machines TF_CONFIG names (see distribute.py)."""
     if name == "none":
         return tf.distribute.get_strategy()
+    if name == "multiworker":
+        from moodlens.distribute import multiworker_strategy
+
+        return multiworker_strategy()
     devices = tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("CPU")
     return tf.distribute.MirroredStrategy([d.name for d in devices])
 
