@@ -15,8 +15,9 @@ import numpy as np
 from moodlens.faces import Box, iou
 
 MATCH_IOU = 0.3  # a face box overlapping a track's last box this much is the same face
-# Measured in benchmarks/face_quality.py: 0.5 halves the box jitter on the real videos (0.066 to
-# 0.029 of the face's size per frame, the stock cascade's level) and trails a moving face by one frame.
+# Measured in benchmarks/face_quality.py: 0.5 halves the box jitter on the real videos (0.042 to 0.022
+# of the face's size per frame on fer_woman2, 0.030 to 0.014 on huimiang) and trails a moving face by
+# one frame.
 BOX_SMOOTH = 0.5
 
 
