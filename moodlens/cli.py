@@ -10,7 +10,7 @@ from collections.abc import Callable
 from types import ModuleType
 
 from moodlens.errors import MoodlensError, one_line, os_error_text
-from moodlens.interrupts import interrupts_deferred, raise_interrupt  # noqa: F401 (training.py imports it here)
+from moodlens.interrupts import raise_interrupt
 from moodlens.native import native_stderr_silenced
 
 EXIT_ERROR = 2  # like argparse: the user's input is at fault

@@ -18,10 +18,10 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from moodlens.cli import interrupts_deferred, os_error_text
 from moodlens.data import Split
-from moodlens.errors import MoodlensError
+from moodlens.errors import MoodlensError, os_error_text
 from moodlens.files import replaced
+from moodlens.interrupts import interrupts_deferred
 from moodlens.model import build_model
 from moodlens.modelio import load_model, save_model
 from moodlens.pipeline import make_dataset
