@@ -93,20 +93,22 @@ def run_batch(files: list[str], work: WorkFolder, start_engine: Callable[[int], 
     if not todo:
         return batch
     start = time.perf_counter()
-    engine = start_engine(len(todo))
-    print(engine.description, file=sys.stderr)
     progress = FrameProgress(todo)
     try:
-        for result in engine.results(todo, progress.advance):
-            if result.error:
-                progress.say(f"skipped: {result.error}")
-            else:
-                work.save(result)
-            batch.add(result)
-            progress.finish(result.path)
+        engine = start_engine(len(todo))
+        progress.say(engine.description)
+        try:
+            for result in engine.results(todo, progress.advance):
+                if result.error:
+                    progress.say(f"skipped: {result.error}")
+                else:
+                    work.save(result)
+                batch.add(result)
+                progress.finish(result.path)
+        finally:
+            engine.close()
     finally:
-        engine.close()
-        progress.close()
+        progress.close()  # the bar is cleared, so an error after it reads cleanly
     batch.seconds = time.perf_counter() - start
     return batch
 
