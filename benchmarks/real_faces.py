@@ -96,11 +96,11 @@ class SVMScorer:
         from moodlens.data import load_folder_split
 
         train = load_folder_split(SHARED / "fer2013" / "train", labels)
-        self.hog, self.svm, self.classes = hog_features, methods()["svm"][1], len(labels)
+        self.hog, self.svm, self.labels = hog_features, methods()["svm"][1], labels
         self.svm.fit(self.hog(train.x), train.y)
 
     def scores(self, faces: np.ndarray) -> np.ndarray:
-        return np.eye(self.classes, dtype=np.float32)[self.svm.predict(self.hog(faces))]
+        return np.eye(len(self.labels), dtype=np.float32)[self.svm.predict(self.hog(faces))]
 
 
 def model_figures(model: Path, svm: bool = False) -> dict:
