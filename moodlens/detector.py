@@ -23,8 +23,8 @@ from moodlens.tracking import Tracker
 # framing), so 9% of the box on each side restores the framing the model learned from.
 DEFAULT_MARGIN = 0.09
 UNCERTAIN = "uncertain"
-# detect.py's and the web server's default: on FER2013 test 14.6 % of faces score below it, and the model
-# is right on only 35 % of those (71 % on the rest), so they are labelled uncertain (README).
+# detect.py's and the web server's default: on FER2013 test 20.0 % of faces score below it, and the model
+# is right on only 35 % of those (69 % on the rest), so they are labelled uncertain (README).
 DEFAULT_THRESHOLD = 0.4
 # Measured on the real videos (benchmarks/face_quality.py, README): 0.8 takes fer_woman2's label
 # flicker from 15.2 % to 4.6 % for 4 frames of lag when the expression really changes; 0.9 costs 5.
