@@ -4,6 +4,7 @@ reading clips, the hand counts, thread settings for worker processes, the machin
 Imported by the scripts beside it (`python benchmarks/<script>.py` puts this folder on the path).
 """
 
+import argparse
 import datetime
 import importlib.metadata
 import json
@@ -152,6 +153,24 @@ def print_targets(title: str, rows: list[tuple[str, float | None, str, bool]]) -
                 [[c["target"], "n/a" if c["measured"] is None else float(c["measured"]), c["wanted"],
                   "yes" if c["met"] else "NO"] for c in checks])
     return checks
+
+
+def parse_benchmark_args(doc: str, name: str, worker: str, quick_help: str) -> argparse.Namespace:
+    """A model benchmark's options: --model, --quick, --json (resolved to its default under
+    benchmarks/results/), and the hidden ones `run_worker` passes to a measuring process."""
+    p = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--model", type=Path, default=Path("model_file.h5"))
+    p.add_argument("--quick", action="store_true", help=quick_help)
+    p.add_argument("--json", type=Path, default=None, help=f"default: benchmarks/results/{name}[-quick].json")
+    p.add_argument("--worker", choices=[worker], help=argparse.SUPPRESS)
+    p.add_argument("--threads", type=int, default=1, help=argparse.SUPPRESS)
+    p.add_argument("--out", type=Path, help=argparse.SUPPRESS)
+    args = p.parse_args()
+    args.model = args.model.resolve()
+    args.json = args.json or RESULTS / (f"{name}-quick.json" if args.quick else f"{name}.json")
+    if not args.worker and not args.model.exists():
+        raise SystemExit(f"error: model {args.model} not found (train one with: python train.py, or pass --model)")
+    return args
 
 
 def run_worker(script: Path, kind: str, threads: int, model: Path | None, quick: bool) -> dict:

@@ -7,14 +7,21 @@ weights), alone and with mirror averaging (the default), at batch 1 and 8, on ra
 The target: 0.5 ms a face (TFLite, batch 1). About 1 minute (`--quick`: 15 s).
 """
 
-import argparse
 import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-from common import RESULTS, finish_report, limit_threads, print_table, print_targets, run_worker, start_report
+from common import (
+    finish_report,
+    limit_threads,
+    parse_benchmark_args,
+    print_table,
+    print_targets,
+    run_worker,
+    start_report,
+)
 
 from moodlens.classifier import EmotionClassifier
 from moodlens.modelio import load_model
@@ -67,20 +74,11 @@ def worker(model_path: Path, threads: int, quick: bool) -> dict:
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--model", type=Path, default=Path("model_file.h5"))
-    p.add_argument("--quick", action="store_true", help="fewer calls (smoke test)")
-    p.add_argument("--json", type=Path, default=None, help="default: benchmarks/results/speed_classify[-quick].json")
-    p.add_argument("--worker", choices=["latency"], help=argparse.SUPPRESS)
-    p.add_argument("--threads", type=int, default=1, help=argparse.SUPPRESS)
-    p.add_argument("--out", type=Path, help=argparse.SUPPRESS)
-    args = p.parse_args()
-    model = args.model.resolve()
+    args = parse_benchmark_args(__doc__, "speed_classify", "latency", "fewer calls (smoke test)")
+    model = args.model
     if args.worker:
         write_json(worker(model, args.threads, args.quick), args.out)
         return
-    if not model.exists():
-        raise SystemExit(f"error: model {model} not found (train one with: python train.py, or pass --model)")
     results = start_report(args.quick, model, {"batches": BATCHES})
     results["latency"] = run_worker(Path(__file__).resolve(), "latency", 1, model, args.quick)
     print_table("classification latency per call (1 thread)",
@@ -90,8 +88,7 @@ def main() -> None:
     face = next(r for r in results["latency"]["paths"] if r["path"].startswith("tflite") and r["batch"] == 1)
     results["targets"] = print_targets("target", [("classification per face, TFLite batch 1, ms", face["per_face_ms"],
                                                    f"<= {TARGET_FACE_MS}", face["per_face_ms"] <= TARGET_FACE_MS)])
-    default = RESULTS / ("speed_classify-quick.json" if args.quick else "speed_classify.json")
-    finish_report(results, args.json or default)
+    finish_report(results, args.json)
 
 
 if __name__ == "__main__":

@@ -15,7 +15,6 @@ at least 5x the usual loop and 3x the cascade-bound loop on 1 thread. About 4 mi
 cores (`--quick`: under a minute).
 """
 
-import argparse
 import functools
 import sys
 import time
@@ -25,10 +24,10 @@ from pathlib import Path
 import numpy as np
 from common import (
     ALL_CORES,
-    RESULTS,
     clips,
     finish_report,
     limit_threads,
+    parse_benchmark_args,
     print_table,
     print_targets,
     read_clip,
@@ -140,20 +139,11 @@ def add_speedups(one_thread: dict) -> None:
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--model", type=Path, default=Path("model_file.h5"))
-    p.add_argument("--quick", action="store_true", help="15 frames per clip (smoke test)")
-    p.add_argument("--json", type=Path, default=None, help="default: benchmarks/results/speed_detect[-quick].json")
-    p.add_argument("--worker", choices=["detect"], help=argparse.SUPPRESS)
-    p.add_argument("--threads", type=int, default=1, help=argparse.SUPPRESS)
-    p.add_argument("--out", type=Path, help=argparse.SUPPRESS)
-    args = p.parse_args()
-    model = args.model.resolve()
+    args = parse_benchmark_args(__doc__, "speed_detect", "detect", "15 frames per clip (smoke test)")
+    model = args.model
     if args.worker:
         write_json(worker(model, args.threads, args.quick), args.out)
         return
-    if not model.exists():
-        raise SystemExit(f"error: model {model} not found (train one with: python train.py, or pass --model)")
     results = start_report(args.quick, model, {"frames_per_clip": QUICK_FRAMES if args.quick else CLIP_FRAMES,
                                                "stretches": STRETCHES})
     start = time.perf_counter()
@@ -175,7 +165,7 @@ def main() -> None:
         (f"ours / cascade-bound frames/s ({worst_cascade['clip']})", worst_cascade["vs_cascade_bound"],
          f">= {TARGET_VS_CASCADE}", worst_cascade["vs_cascade_bound"] >= TARGET_VS_CASCADE)])
     results["wall_s"] = time.perf_counter() - start
-    finish_report(results, args.json or RESULTS / ("speed_detect-quick.json" if args.quick else "speed_detect.json"))
+    finish_report(results, args.json)
 
 
 if __name__ == "__main__":
