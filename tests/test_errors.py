@@ -43,7 +43,7 @@ from errors_helpers import (
     script_env,
     snapshot,
 )
-from video_helpers import frame_count
+from video_helpers import frame_count, mjpg_clip
 
 import moodlens.outputs
 import moodlens.training
@@ -132,16 +132,7 @@ def good_model(models: dict[str, Path]) -> Path:
 @pytest.fixture(scope="module")
 def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """24 frames of the real test video at 360x240 (MJPG): short enough to detect on quickly."""
-    source = cv2.VideoCapture(str(media_file(VIDEO)))
-    path = tmp_path_factory.mktemp("clip") / "clip.avi"
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 30.0, (360, 240))
-    for _ in range(CLIP_FRAMES):
-        ok, frame = source.read()
-        assert ok
-        writer.write(cv2.resize(frame, (360, 240), interpolation=cv2.INTER_AREA))
-    writer.release()
-    source.release()
-    return path
+    return mjpg_clip(media_file(VIDEO), tmp_path_factory.mktemp("clip") / "clip.avi", CLIP_FRAMES)
 
 
 def jpeg_starts(data: bytes) -> list[int]:

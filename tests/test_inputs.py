@@ -6,6 +6,7 @@ from pathlib import Path
 import cv2
 import pytest
 from errors_helpers import assert_one_line_error, call_script
+from video_helpers import mjpg_clip
 
 from moodlens.errors import MoodlensError
 from moodlens.faces import DEFAULT_CASCADE, FaceFinder
@@ -49,22 +50,9 @@ def test_the_stock_cascade_given_by_path_loads(media: Path) -> None:
     assert len(finder.find(cv2.imread(str(media / "fer_justin.jpg"), cv2.IMREAD_GRAYSCALE))) == 1
 
 
-def mjpg_clip(media: Path, path: Path) -> Path:
-    """The first CLIP_FRAMES frames of a real video at 360x240, MJPG: each frame its own JPEG."""
-    source = cv2.VideoCapture(str(media / "fer_woman2.mp4"))
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 30.0, (360, 240))
-    for _ in range(CLIP_FRAMES):
-        ok, frame = source.read()
-        assert ok
-        writer.write(cv2.resize(frame, (360, 240), interpolation=cv2.INTER_AREA))
-    writer.release()
-    source.release()
-    return path
-
-
 def test_a_stream_that_drops_a_frame_goes_on(media: Path, tmp_path: Path) -> None:
     """A live source has no frame count: one unreadable frame must not end it (it ended the run)."""
-    data = bytearray(mjpg_clip(media, tmp_path / "clip.avi").read_bytes())
+    data = bytearray(mjpg_clip(media / "fer_woman2.mp4", tmp_path / "clip.avi", CLIP_FRAMES).read_bytes())
     starts = [i for i in range(len(data) - 2) if data[i : i + 3] == b"\xff\xd8\xff"]  # each frame's JPEG
     data[starts[DROPPED_FRAME] : starts[DROPPED_FRAME + 1] - 16] = bytes(starts[DROPPED_FRAME + 1] - 16
                                                                         - starts[DROPPED_FRAME])

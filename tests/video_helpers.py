@@ -26,3 +26,16 @@ def frame_count(video: Path) -> int:
         return int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) if capture.isOpened() else 0
     finally:
         capture.release()
+
+
+def mjpg_clip(video: Path, path: Path, frames: int) -> Path:
+    """The first `frames` frames of a real video at 360x240 in MJPG (each frame its own JPEG), at `path`."""
+    source = cv2.VideoCapture(str(video))
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 30.0, (360, 240))
+    for _ in range(frames):
+        ok, frame = source.read()
+        assert ok
+        writer.write(cv2.resize(frame, (360, 240), interpolation=cv2.INTER_AREA))
+    writer.release()
+    source.release()
+    return path
