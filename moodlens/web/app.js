@@ -180,5 +180,5 @@ fetch("/api/health").then((r) => r.json()).then((h) => {
   labels = h.labels;
   minGap = 1050 / h.max_fps;  // 5 % under the limit: the server counts arrivals, which jitter
   showBars([]);
-  startCamera();
+  if (session === 0) startCamera();  // not over a photo or video uploaded while the page loaded
 });
