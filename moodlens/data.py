@@ -43,6 +43,15 @@ class Split:
         soft = self.soft[keep] if self.soft is not None else None
         return Split(self.x[keep], self.y[keep], self.labels, files, soft)
 
+    def held_out(self, fraction: float, seed: int) -> tuple["Split", "Split"]:
+        """(the rest, a random `fraction` of each class's faces), drawn repeatably with `seed`."""
+        rng = np.random.default_rng(seed)
+        held = np.zeros(len(self), bool)
+        for label in np.unique(self.y):
+            faces = np.flatnonzero(self.y == label)
+            held[rng.choice(faces, round(len(faces) * fraction), replace=False)] = True
+        return self.subset(~held), self.subset(held)
+
 
 def joined(first: Split, second: Split) -> Split:
     """One split of both splits' faces (same labels), with their training targets."""

@@ -1,7 +1,8 @@
 """Training: recipe, callbacks that keep the best model and a resumable checkpoint, and the loop.
 
 Files written next to the output model (for `model_file.h5`):
-    model_file.h5            the best epoch by validation accuracy, replaced atomically
+    model_file.h5            the best epoch by validation accuracy, replaced atomically (with --holdout,
+                             its temperature fitted on the held-out faces once the last epoch is done)
     model_file.history.csv   one row of metrics per epoch
     model_file.curves.png    loss and accuracy curves, redrawn every epoch
     model_file.ckpt/         the last epoch's full state for --resume (removed once training ends)
@@ -18,6 +19,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from moodlens.calibration import calibrate_file
 from moodlens.data import Split
 from moodlens.errors import MoodlensError, os_error_text
 from moodlens.files import replaced
@@ -52,6 +54,7 @@ class TrainConfig:
     votes_weight: float = 0.5  # the votes' share of each target; the image's own label has the rest
     extra: tuple[Path, ...] = ()  # folders of labelled photos whose faces are added to training
     extra_repeat: int = 1  # how many times each extra face is added
+    holdout: float = 0.0  # share of the training faces that validates (and calibrates) instead of the test split
 
 
 def artifact_paths(output: Path) -> dict[str, Path]:
@@ -223,7 +226,8 @@ def train(config: TrainConfig, splits: tuple[Split, Split] | None = None) -> flo
     """Train per `config` (on `splits` when already loaded from config.data); returns the best validation
     accuracy (that model is in config.output)."""
     train_split, val_split = splits or load_training_set(config.data, config.votes, config.votes_weight,
-                                                         config.extra, config.extra_repeat)
+                                                         config.extra, config.extra_repeat, config.holdout,
+                                                         config.seed)
     print(f"train: {len(train_split)} faces {train_split.counts()}")
     print(f"validation: {len(val_split)} faces {val_split.counts()}")
     steps = -(-len(train_split) // config.batch_size)
@@ -251,5 +255,7 @@ def train(config: TrainConfig, splits: tuple[Split, Split] | None = None) -> flo
             checkpointer,
         ],
     )
+    if config.holdout and checkpointer.best >= 0:
+        calibrate_file(config.output, val_split)
     shutil.rmtree(paths["checkpoint"], ignore_errors=True)
     return checkpointer.best

@@ -37,12 +37,22 @@ def with_photos(split: Split, folders: list[Path], repeat: int) -> Split:
 
 
 def load_training_set(data: Path, votes: Path | None = None, votes_weight: float = 0.5,
-                      extra: tuple[Path, ...] = (), extra_repeat: int = 1) -> tuple[Split, Split]:
+                      extra: tuple[Path, ...] = (), extra_repeat: int = 1, holdout: float = 0.0,
+                      seed: int = 0) -> tuple[Split, Split]:
     """(train, validation) from `data` (see `data.load_training_data`), with votes and photo faces
-    added to the training split; validation keeps its own labels."""
+    added to the training split; validation keeps its own labels.
+
+    With a `holdout` fraction, validation is that share of each class of the training faces (drawn
+    with `seed`) instead of the test split, which training then never sees.
+    """
     from moodlens.data import load_training_data
 
     train, val = load_training_data(data)
+    if holdout:
+        train, val = train.held_out(holdout, seed)
+        if not len(val):
+            raise MoodlensError(f"--holdout {holdout}: holds out no face of {data} (too few faces per class)")
+        print(f"holdout: {len(val)} training faces validate instead of the test split")
     if votes is not None:
         train = with_votes(train, votes, votes_weight)
     if extra:

@@ -5,6 +5,7 @@
     python train.py --data fer2013.csv             # FER2013's original CSV
     python train.py --arch seed                    # the classic tutorial CNN
     python train.py --resume                       # continue an interrupted run
+    python train.py --holdout 0.1                  # pick the epoch and fit a temperature on 10 % of train/
     python train.py --init model_file.h5 --lr 5e-4 --output more.h5
                                                    # a new schedule from a trained model's weights
     python train.py --init model_file.h5 --schedule constant --lr 1e-4 --ema 0.999 --output avg.h5
@@ -47,6 +48,9 @@ def parse_args(argv: list[str] | None = None, prog: str | None = None) -> argpar
                         "as detect.py does (repeatable)")
     p.add_argument("--extra-repeat", type=cli.positive_int, default=1,
                    help="add each --extra face this many times (default 1)")
+    p.add_argument("--holdout", type=cli.fraction, default=0.0, metavar="FRACTION",
+                   help="validate on this share of each class of the training faces (drawn with --seed), not on "
+                        "test/, and fit the saved model's temperature on them after the last epoch (e.g. 0.1)")
     p.add_argument("--seed", type=int, default=1337, help="random seed for repeatable runs")
     start = p.add_mutually_exclusive_group()
     start.add_argument("--resume", action="store_true", help="continue from the checkpoint of an interrupted run")
@@ -71,6 +75,8 @@ def parse_args(argv: list[str] | None = None, prog: str | None = None) -> argpar
             p.error(f"{what} {path} not found")
     if args.resume and args.distribute == "multiworker":
         p.error("--resume: not with --distribute multiworker (only the chief worker keeps a checkpoint)")
+    if args.holdout >= 1:
+        p.error(f"--holdout: expected a share below 1, received {args.holdout} (nothing would be left to train on)")
     if args.ema >= 1:
         p.error(f"--ema: expected a momentum below 1, received {args.ema}")
     if args.weight_decay is not None and args.weight_decay < 0:
@@ -93,7 +99,7 @@ def config_from(args):
         data=args.data, output=args.output, arch=args.arch, epochs=args.epochs,
         batch_size=args.batch_size, learning_rate=args.lr, seed=args.seed, resume=args.resume, init=args.init,
         ema=args.ema, distribute=args.distribute, votes=args.votes, votes_weight=args.votes_weight,
-        extra=tuple(args.extra), extra_repeat=args.extra_repeat, **chosen,
+        extra=tuple(args.extra), extra_repeat=args.extra_repeat, holdout=args.holdout, **chosen,
     )
 
 
@@ -102,7 +108,8 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> None:
     from moodlens.trainset import load_training_set
 
     # Loaded before TensorFlow: bad data is reported in seconds.
-    splits = load_training_set(args.data, args.votes, args.votes_weight, tuple(args.extra), args.extra_repeat)
+    splits = load_training_set(args.data, args.votes, args.votes_weight, tuple(args.extra), args.extra_repeat,
+                               args.holdout, args.seed)
     from moodlens.training import train
 
     config = config_from(args)
