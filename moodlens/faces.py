@@ -2,6 +2,10 @@
 
 A full search runs the frontal-face cascade over the frame (scaled so the smallest face searched
 for fills the cascade's window), then keeps a candidate only if
+  - enough of the cascade's overlapping hits agree on it (`min_neighbors`), or fewer do
+    (`weak_neighbors`) and the cascade finds the face again in a small window around it at the
+    face's own scale: in a crowd, neighbouring faces split the hits between them, and the scaled-down
+    search alone missed real faces that the full-resolution cascade finds, and
   - a second, differently trained cascade (alt2) also sees a face there, and
   - it does not mostly overlap a larger box already kept, and
   - it is not on the body below a face much larger than itself: there a person's clothing hides
@@ -39,6 +43,7 @@ class CascadeParams:
     min_face: float = 0.0  # fraction of the frame's shorter side (0: only `min_size` counts)
     check: bool = True  # confirm each candidate with a second cascade
     overlap: float = 0.3  # boxes sharing more than this of the smaller one are the same face
+    weak_neighbors: int = 3  # fewer hits than min_neighbors: kept if a local search finds the face again
 
 
 # The body below a face of width w: centred under it, BODY_WIDTH w wide, down to BODY_DEPTH w below
@@ -131,10 +136,14 @@ class FaceFinder:
         scale = min(1.0, SEARCH_WINDOW / min_px)  # a large frame is searched smaller: same faces, less work
         small = gray if scale == 1.0 else cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
         side = max(round(min_px * scale), 1)
-        found = self.cascade.detectMultiScale(small, scaleFactor=p.scale_factor, minNeighbors=p.min_neighbors,
-                                              minSize=(side, side))
-        boxes = [b for b in scaled_back(found, scale, (0, 0), gray.shape)
-                 if all(overlap(b, k) <= p.overlap for k in known) and self.confirmed(gray, b)]
+        found, hits = self.cascade.detectMultiScale2(small, scaleFactor=p.scale_factor, minSize=(side, side),
+                                                     minNeighbors=min(p.weak_neighbors, p.min_neighbors))
+        boxes = []
+        for box, count in zip(scaled_back(found, scale, (0, 0), gray.shape), hits):
+            if count <= p.min_neighbors:  # OpenCV keeps a group of more than min_neighbors hits
+                box = self.refine(gray, box, around=0.25)
+            if box and all(overlap(box, k) <= p.overlap for k in known) and self.confirmed(gray, box):
+                boxes.append(box)
         kept: list[Box] = []
         for box in suppress_overlaps(boxes, p.overlap):  # largest first: the faces whose bodies count
             if not on_a_body(box, kept + list(known)):

@@ -3,6 +3,7 @@
 The video tests use the committed model: label flicker is only meaningful for a trained classifier.
 """
 
+import json
 from pathlib import Path
 
 import cv2
@@ -11,7 +12,7 @@ import pytest
 from video_helpers import read_frames
 
 from moodlens.detector import Detection, EmotionDetector
-from moodlens.faces import Box, FaceFinder, overlap
+from moodlens.faces import Box, CascadeParams, FaceFinder, overlap
 from moodlens.metrics import box_jitter, label_flicker
 from moodlens.overlay import label_place, label_size
 from moodlens.tracking import Tracker
@@ -24,7 +25,9 @@ SELFIE = "deepface_selfie-many-people.jpg"
 # The four faces of the selfie that are whole and unhidden (x, y, width, height; drawn by hand from the
 # photo); the others are cut by the frame's edge or by another head.
 SELFIE_WHOLE_FACES = [(200, 123, 105, 125), (350, 110, 135, 175), (0, 244, 70, 116), (88, 287, 120, 160)]
-COMMITTED_MODEL = Path(__file__).resolve().parents[1] / "model_file.h5"
+ROOT = Path(__file__).resolve().parents[1]
+COMMITTED_MODEL = ROOT / "model_file.h5"
+HAND_COUNTS = ROOT / "benchmarks" / "hand_counts.json"  # one point on each face a person sees, per frame
 TALKING = "fer_woman2.mp4"
 CHANGING = "huimiang_1543684773.avi"  # one face, neutral turning to a frown
 
@@ -88,6 +91,22 @@ def test_each_box_in_the_group_selfie_is_a_different_real_face(finder: FaceFinde
                  for b in boxes]
     assert None not in faces_hit, f"a box on no face: {boxes}"
     assert len(set(faces_hit)) == len(boxes) >= 3
+
+
+def test_faces_with_few_cascade_hits_count_when_a_local_search_finds_them_again(finder: FaceFinder,
+                                                                                 media: Path) -> None:
+    """The wide shot of norton_sofa's audience (16 faces marked by hand): neighbouring faces split the
+    cascade's hits, and groups too small on their own hold real faces once confirmed."""
+    marked = json.loads(HAND_COUNTS.read_text())["clips"]["norton_sofa.mp4"]["200"]
+    gray = cv2.cvtColor(read_frames(media / "norton_sofa.mp4", limit=201)[200], cv2.COLOR_BGR2GRAY)
+
+    def faces_found(boxes: list[Box]) -> int:
+        hits = [next((i for i, point in enumerate(marked) if contains(box, point)), None) for box in boxes]
+        assert None not in hits, f"a box on no marked face: {boxes}"
+        return len(set(hits))
+
+    strong_only = FaceFinder(params=CascadeParams(weak_neighbors=CascadeParams().min_neighbors))
+    assert faces_found(finder.find(gray)) > faces_found(strong_only.find(gray)) >= 8
 
 
 def test_boxes_stay_inside_the_frame(finder: FaceFinder, media: Path) -> None:

@@ -103,7 +103,8 @@ def check_detector_options(p: argparse.ArgumentParser, args: argparse.Namespace)
 
 def detector_spec(args: argparse.Namespace, backend: str = "tflite", threads: int | None = None) -> DetectorSpec:
     """The detector the parsed options describe."""
-    params = CascadeParams(args.scale_factor, args.min_neighbors, args.min_size, args.min_face, not args.no_check)
+    params = CascadeParams(scale_factor=args.scale_factor, min_neighbors=args.min_neighbors, min_size=args.min_size,
+                           min_face=args.min_face, check=not args.no_check)
     return DetectorSpec(args.model or default_model(), args.cascade, params,
                         DEFAULT_MARGIN if args.margin is None else args.margin, args.threshold, args.tta,
                         backend, threads, args.detector)
