@@ -27,7 +27,7 @@ UNCERTAIN = "uncertain"
 # is right on only 35 % of those (69 % on the rest), so they are labelled uncertain (README).
 DEFAULT_THRESHOLD = 0.4
 # Measured on the real videos (benchmarks/face_quality.py, README): 0.8 takes fer_woman2's label
-# flicker from 15.2 % to 4.6 % for 4 frames of lag when the expression really changes; 0.9 costs 5.
+# flicker from 13.0 % to 6.4 % for 4 frames of lag when the expression really changes; 0.9 costs 10.
 DEFAULT_SMOOTH = 0.8
 DEFAULT_REDETECT = 5
 # The Haar cascade stays the default: BlazeFace was not measured better on every count (README,
