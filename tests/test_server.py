@@ -111,7 +111,6 @@ def bad_requests(media: Path) -> dict[str, tuple[dict, int, str]]:
         "misnamed field": ({"files": {"photo": ("a.jpg", photo)}}, 422, "missing form field image"),
         "text in the file field": ({"data": {"image": "not a file"}}, 422, "image"),
         "json body": ({"json": {"image": "x"}}, 422, "missing form field image"),
-        "too large": ({"files": {"image": ("big.jpg", b"\xff" * (MAX_UPLOAD_MB * 2**20 + 1))}}, 413, "too large"),
     }
 
 
@@ -140,6 +139,18 @@ def raw_post(server: Server, length: int, sent: bytes) -> socket.socket:
     sock.sendall(f"POST /api/detect HTTP/1.1\r\nHost: {host}\r\nContent-Type: multipart/form-data; boundary=b\r\n"
                  f"Content-Length: {length}\r\n\r\n".encode() + sent)
     return sock
+
+
+def test_an_upload_over_the_limit_is_turned_away_on_its_content_length(server: Server) -> None:
+    """Said before any of the body is sent (a client sending it all may find the connection closed under it)."""
+    client = raw_post(server, MAX_UPLOAD_MB * 2**20 + 1, b"")
+    client.settimeout(30)
+    reply = b"".join(iter(lambda: client.recv(4096), b"")).decode()  # until the server closes the connection
+    client.close()
+    head, _, body = reply.partition("\r\n\r\n")
+    assert head.startswith("HTTP/1.1 413"), reply
+    assert "too large" in json.loads(body)["error"]
+    assert server.alive()
 
 
 def test_slow_and_vanished_clients_do_not_hold_up_the_others(server: Server, media: Path) -> None:
