@@ -83,9 +83,9 @@ def overlay_colour(shot: np.ndarray) -> str | None:
     """The emotion whose exact colour draws a box (long straight sides) and a label (a filled band) on screen."""
     packed = shot.astype(np.uint32) @ np.array([1 << 16, 1 << 8, 1], np.uint32)  # one compare per colour
     for emotion, (b, g, r) in COLORS.items():
-        if np.count_nonzero(packed == (r << 16 | g << 8 | b)) < 300:  # too few pixels for a box and a label
+        mask = packed == (r << 16 | g << 8 | b)
+        if np.count_nonzero(mask) < 300:  # too few pixels for a box and a label
             continue
-        mask = colour_mask(shot, (b, g, r))
         box = runs(mask, 40, vertical=True) and runs(mask, 40, vertical=False)
         band_rows = int(np.sum(mask.sum(axis=1) >= 30))  # a box's edges fill only a few rows this much
         if box and band_rows >= 10:
