@@ -81,8 +81,9 @@ class BlazeFaceFinder:
                 kept.append(box)
         return kept
 
-    def find(self, gray: np.ndarray, known: list[Box] | tuple = ()) -> list[Box]:
-        """Face boxes in a whole frame, largest first; faces on a `known` box are left out."""
+    def find(self, gray: np.ndarray, known: list[Box] | tuple = (), video: bool = False) -> list[Box]:
+        """Face boxes in a whole frame, largest first; faces on a `known` box are left out (`video`
+        changes nothing: BlazeFace sees the whole frame at one scale)."""
         boxes = [b for b in self.detect(gray, (0, 0, gray.shape[1], gray.shape[0]))
                  if b[2] >= self.params.min_size and all(overlap(b, k) <= self.params.overlap for k in known)]
         return suppress_overlaps(boxes, self.params.overlap)

@@ -2,8 +2,8 @@
 
 Two inference paths:
     tflite  the model converted once to TFLite with 8-bit weights and run by LiteRT with XNNPACK
-            (default): about half a millisecond per face on one core, and detect.py starts without
-            importing TensorFlow. The conversion is cached per model file content (see `tflite.py`);
+            (default): 0.5 ms a face on one AVX-512 core, 2.4 ms on AVX2 (README, Speed), and
+            detect.py starts without importing TensorFlow. The conversion is cached per model file content (see `tflite.py`);
             its accuracy matches the float model's within noise (model card, "Int8 weights").
     tf      a `tf.function` with a fixed input signature over the float Keras model.
 `model.predict` is never used per frame: in Keras 3 each call costs tens of milliseconds.
@@ -18,8 +18,8 @@ from moodlens.preprocess import INPUT_SHAPE, to_model_input
 from moodlens.tflite import load_tflite
 
 BACKENDS = ("tflite", "tf")
-# Averaging each face with its mirror image lifts FER2013 test accuracy, for a second half-millisecond
-# per face; the gain for the committed model is in model_card/README.md ("Mirror averaging").
+# Averaging each face with its mirror image lifts FER2013 test accuracy, for a second model call per
+# face; the gain for the committed model is in model_card/README.md (Accuracy: with and without `--no-tta`).
 DEFAULT_TTA = True
 
 
@@ -69,21 +69,27 @@ class EmotionClassifier:
             self._run, self.labels = runner, runner.labels
         self.tta, self.backend = tta, backend
 
-    def scores(self, faces: np.ndarray) -> np.ndarray:
-        """Class probabilities (N, classes) for faces (N, 48, 48, 1) float32 in [0, 1]."""
+    def scores(self, faces: np.ndarray, mirrored: bool | None = None) -> np.ndarray:
+        """Class probabilities (N, classes) for faces (N, 48, 48, 1) float32 in [0, 1].
+
+        `mirrored` None scores the faces as `tta` says; False scores the faces alone, True their
+        mirror images alone (a video alternates the two, see `detector.FaceStream`).
+        """
         faces = np.asarray(faces, np.float32)
         if faces.ndim != 4 or faces.shape[1:] != INPUT_SHAPE:
             raise ValueError(f"expected faces of shape (N, {', '.join(map(str, INPUT_SHAPE))}), received {faces.shape}")
         if len(faces) == 0:
             return np.zeros((0, len(self.labels)), np.float32)
+        if mirrored is not None:
+            return self._run(faces[:, :, ::-1] if mirrored else faces)
         if not self.tta:
             return self._run(faces)
         # Expressions are left-right symmetric: average each face with its mirror, in one call.
         both = self._run(np.concatenate([faces, faces[:, :, ::-1]]))
         return (both[: len(faces)] + both[len(faces) :]) / 2
 
-    def classify(self, face_images: list[np.ndarray]) -> np.ndarray:
-        """Scores for face crops of any size and colour (see `preprocess.to_model_input`)."""
+    def classify(self, face_images: list[np.ndarray], mirrored: bool | None = None) -> np.ndarray:
+        """Scores for face crops of any size and colour (see `preprocess.to_model_input`; `mirrored`: see `scores`)."""
         if not face_images:
             return np.zeros((0, len(self.labels)), np.float32)
-        return self.scores(np.stack([to_model_input(f) for f in face_images]))
+        return self.scores(np.stack([to_model_input(f) for f in face_images]), mirrored)

@@ -27,7 +27,7 @@ UNCERTAIN = "uncertain"
 # is right on only 35 % of those (69 % on the rest), so they are labelled uncertain (README).
 DEFAULT_THRESHOLD = 0.4
 # Measured on the real videos (benchmarks/face_quality.py, README): 0.8 takes fer_woman2's label
-# flicker from 13.0 % to 6.4 % for 4 frames of lag when the expression really changes; 0.9 costs 10.
+# flicker from 13.0 % to 6.5 % for 4 frames of lag when the expression really changes; 0.9 costs 10.
 DEFAULT_SMOOTH = 0.8
 DEFAULT_REDETECT = 5
 # The Haar cascade stays the default: BlazeFace was not measured better on every count (README,
@@ -85,9 +85,10 @@ class EmotionDetector:
         boxes = self.faces.find(gray)
         return [self.describe(box, p) for box, p in zip(boxes, self.score(gray, boxes))]
 
-    def score(self, gray: np.ndarray, boxes: list[Box]) -> np.ndarray:
-        """Class probabilities for the faces at `boxes`, in one classifier call."""
-        return self.classifier.classify([crop_face(gray, box, self.margin) for box in boxes])
+    def score(self, gray: np.ndarray, boxes: list[Box], mirrored: bool | None = None) -> np.ndarray:
+        """Class probabilities for the faces at `boxes`, in one classifier call (`mirrored`: see
+        `EmotionClassifier.scores`)."""
+        return self.classifier.classify([crop_face(gray, box, self.margin) for box in boxes], mirrored)
 
     def describe(self, box: Box, probs: np.ndarray, track: int | None = None) -> Detection:
         top = int(np.argmax(probs))
@@ -130,13 +131,19 @@ LOST_WINDOW = 1.0
 class FaceStream:
     """Faces of consecutive video frames: tracked, searched in full only when `SearchSchedule` says
     (every `redetect` frames and at scene cuts), and labelled from scores smoothed over time
-    (`smooth`, 0 = off). At a scene cut every track ends: the next shot's faces start afresh."""
+    (`smooth`, 0 = off). At a scene cut every track ends: the next shot's faces start afresh.
+
+    With smoothing and mirror averaging on, a frame scores each face once, as it is and as its
+    mirror image on alternate frames: the smoothing averages the two views, and classification costs
+    half as much (a crowd's faces are most of a frame's time; README, Speed)."""
 
     def __init__(self, detector: EmotionDetector, smooth: float = DEFAULT_SMOOTH, redetect: int = DEFAULT_REDETECT):
         self.detector, self.smooth = detector, smooth
         self.tracker = Tracker()
         self.schedule = SearchSchedule(redetect)
         self.cuts = CutDetector()
+        self.alternate = smooth > 0 and detector.classifier.tta
+        self.frames = 0
 
     def process(self, frame: np.ndarray) -> list[Detection]:
         """The faces of the next frame, each with its track number."""
@@ -145,7 +152,9 @@ class FaceStream:
         if cut:
             self.tracker.end_all()
         tracks = self.tracker.update(self.find_boxes(gray, cut))
-        probs = self.detector.score(gray, [t.box for t in tracks])
+        mirrored = self.frames % 2 == 1 if self.alternate else None
+        self.frames += 1
+        probs = self.detector.score(gray, [t.box for t in tracks], mirrored)
         return [self.detector.describe(t.box, t.smooth(p, self.smooth), t.id) for t, p in zip(tracks, probs)]
 
     def find_boxes(self, gray: np.ndarray, cut: bool) -> list[Box]:
@@ -159,5 +168,5 @@ class FaceStream:
                     for t in self.tracker.tracks]
         boxes = suppress_overlaps([b for b in followed if b is not None], faces.params.overlap)
         if self.schedule.full_search(cut):
-            boxes += faces.find(gray, known=boxes)
+            boxes += faces.find(gray, known=boxes, video=True)
         return boxes

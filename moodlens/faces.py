@@ -29,6 +29,9 @@ DEFAULT_CASCADE = CASCADES / "haarcascade_frontalface_default.xml"
 CHECK_CASCADE = CASCADES / "haarcascade_frontalface_alt2.xml"
 SEARCH_WINDOW = 24  # pixels: frames are searched scaled so the smallest face fills the cascade's 24x24 window
 TRACK_FACE = 48  # pixels: a tracked face's size in the scaled window `refine` searches
+# Scale steps `refine` tries in turn: the coarse grid finds most faces; the cascade fires on some small
+# or half-turned faces at only a few scales, which it steps over, and the fine grid (3x the cost) finds those.
+REFINE_STEPS = (1.15, 1.05)
 
 Box = tuple[int, int, int, int]  # x, y, width, height in frame pixels
 
@@ -38,6 +41,7 @@ class CascadeParams:
     """How faces are searched: `detectMultiScale` parameters and the phantom filters."""
 
     scale_factor: float = 1.1
+    video_scale_factor: float = 1.15  # a video's whole-frame searches (see `FaceFinder.find`)
     min_neighbors: int = 5
     min_size: int = 30  # pixels, the smallest face side searched for
     min_face: float = 0.0  # fraction of the frame's shorter side (0: only `min_size` counts)
@@ -128,15 +132,22 @@ class FaceFinder:
     def min_face_pixels(self, shape: tuple[int, ...]) -> int:
         return max(self.params.min_size, round(self.params.min_face * min(shape[:2])))
 
-    def find(self, gray: np.ndarray, known: list[Box] | tuple = ()) -> list[Box]:
+    def find(self, gray: np.ndarray, known: list[Box] | tuple = (), video: bool = False) -> list[Box]:
         """Face boxes in a whole frame, largest first; candidates on a `known` face are left out
-        (a video already follows those: they are neither checked nor returned)."""
+        (a video already follows those: they are neither checked nor returned).
+
+        A `video` frame is searched on a coarser pyramid (`video_scale_factor`, 30 % less work): a face
+        it steps over is searched for again a few frames later and then followed, while a photo gets
+        one search (on norton_sofa's frame 200 the coarse pyramid alone finds 8 of 16 marked faces, the
+        fine one 11).
+        """
         p = self.params
         min_px = self.min_face_pixels(gray.shape)
         scale = min(1.0, SEARCH_WINDOW / min_px)  # a large frame is searched smaller: same faces, less work
         small = gray if scale == 1.0 else cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
         side = max(round(min_px * scale), 1)
-        found, hits = self.cascade.detectMultiScale2(small, scaleFactor=p.scale_factor, minSize=(side, side),
+        step = p.video_scale_factor if video else p.scale_factor
+        found, hits = self.cascade.detectMultiScale2(small, scaleFactor=step, minSize=(side, side),
                                                      minNeighbors=min(p.weak_neighbors, p.min_neighbors))
         boxes = []
         for box, count in zip(scaled_back(found, scale, (0, 0), gray.shape), hits):
@@ -161,8 +172,11 @@ class FaceFinder:
 
         Taking the widest candidate instead made a still face's box creep outwards frame by frame.
         """
-        found = search_near(self.cascade, gray, box, around=around, step=1.15, neighbors=3, sizes=(0.75, 1.33))
-        return max(found, key=lambda b: iou(b, box)) if found else None
+        for step in REFINE_STEPS:
+            found = search_near(self.cascade, gray, box, around=around, step=step, neighbors=3, sizes=(0.75, 1.33))
+            if found:
+                return max(found, key=lambda b: iou(b, box))
+        return None
 
 
 def search_near(cascade: cv2.CascadeClassifier, gray: np.ndarray, box: Box, around: float, step: float,

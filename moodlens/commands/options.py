@@ -68,7 +68,9 @@ def add_detector_options(p: argparse.ArgumentParser) -> None:
                    help=f"model file (default: {MODEL_NAME} in the current folder, else the one shipped with moodlens)")
     p.add_argument("--cascade", type=Path, help="Haar cascade XML (default: OpenCV's frontal face cascade)")
     search = CascadeParams()  # the defaults live there, as detect.py's do
-    p.add_argument("--scale-factor", type=float, default=search.scale_factor, help="cascade image pyramid step (> 1)")
+    p.add_argument("--scale-factor", type=float, default=None,
+                   help=f"cascade image pyramid step (> 1; default {search.scale_factor:g} on photos, "
+                        f"{search.video_scale_factor:g} on a video's whole-frame searches)")
     p.add_argument("--min-neighbors", type=int, default=search.min_neighbors, help="cascade votes a face needs (>= 0)")
     p.add_argument("--min-size", type=cli.positive_int, default=search.min_size, help="smallest face side in pixels")
     p.add_argument("--min-face", type=cli.fraction, default=search.min_face,
@@ -95,7 +97,7 @@ def add_detector_options(p: argparse.ArgumentParser) -> None:
 
 def check_detector_options(p: argparse.ArgumentParser, args: argparse.Namespace) -> None:
     """Refuse values argparse's types cannot (they depend on the option)."""
-    if args.scale_factor <= 1:
+    if args.scale_factor is not None and args.scale_factor <= 1:
         p.error(f"--scale-factor: expected a value above 1, received {args.scale_factor}")
     if args.min_neighbors < 0:
         p.error(f"--min-neighbors: expected 0 or more, received {args.min_neighbors}")
@@ -103,7 +105,9 @@ def check_detector_options(p: argparse.ArgumentParser, args: argparse.Namespace)
 
 def detector_spec(args: argparse.Namespace, backend: str = "tflite", threads: int | None = None) -> DetectorSpec:
     """The detector the parsed options describe."""
-    params = CascadeParams(scale_factor=args.scale_factor, min_neighbors=args.min_neighbors, min_size=args.min_size,
+    steps = {} if args.scale_factor is None else {"scale_factor": args.scale_factor,
+                                                  "video_scale_factor": args.scale_factor}
+    params = CascadeParams(**steps, min_neighbors=args.min_neighbors, min_size=args.min_size,
                            min_face=args.min_face, check=not args.no_check)
     return DetectorSpec(args.model or default_model(), args.cascade, params,
                         DEFAULT_MARGIN if args.margin is None else args.margin, args.threshold, args.tta,
