@@ -51,8 +51,8 @@ def test_a_scene_without_faces_is_not_searched_in_full_on_every_frame(media: Pat
     detector = EmotionDetector(COMMITTED_MODEL)
     searched = []
     find = detector.faces.find
-    detector.faces.find = lambda gray, known=(): searched.append(1) or find(gray, known)
+    detector.faces.find = lambda gray, **options: searched.append(options) or find(gray, **options)
     stream = detector.stream()
     empty = cv2.imread(str(media / "fer_no-faces.jpg"))
     assert not any(stream.process(empty) for _ in range(10))
-    assert len(searched) == 2
+    assert len(searched) == 2 and all(options["video"] for options in searched)  # on the video pyramid
