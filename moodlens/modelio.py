@@ -7,7 +7,7 @@ seven emotions still names its outputs right. Loading always uses Keras' safe mo
 import json
 import logging
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, BinaryIO
 
 import h5py
 
@@ -52,8 +52,11 @@ def h5_reason(exc: Exception) -> str:
     return text.splitlines()[0][:200] if text else type(exc).__name__
 
 
-def read_labels(path: Path) -> tuple[str, ...]:
-    """The label order stored in a model file (the seven emotions for a file without one)."""
+def read_labels(path: Path | BinaryIO) -> tuple[str, ...]:
+    """The label order stored in a model file, or in its bytes in memory (the seven emotions for a file
+    without one)."""
+    if isinstance(path, Path) and not path.is_file():
+        raise MoodlensError(f"model file {path} not found (train one with: python train.py)")
     try:
         with h5py.File(path, "r") as f:
             raw = f.attrs.get(LABELS_ATTR)
@@ -70,8 +73,6 @@ def load_model(path: Path) -> tuple["keras.Model", tuple[str, ...]]:
     import keras  # here, not at import: detection with a cached TFLite model needs no TensorFlow
 
     path = Path(path)
-    if not path.is_file():
-        raise MoodlensError(f"model file {path} not found (train one with: python train.py)")
     labels = read_labels(path)
     try:
         model = keras.models.load_model(path, compile=False, safe_mode=True)
