@@ -5,25 +5,29 @@ takes them: the largest face found by the face search, cropped with the detector
 where no face is found counts as wrong in `accuracy_all`.
 """
 
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
 from moodlens.data import load_folder_split
 from moodlens.metrics import classification_report
+from moodlens.preprocess import crop_face
 from moodlens.progress import progress_bar
 
 
-def evaluate_folder(detector, folder: Path, photos: bool, batch_size: int = 256) -> tuple[dict, list[dict]]:
+def evaluate_folder(detector, folder: Path, photos: bool, batch_size: int = 256, crop: Callable | None = None
+                    ) -> tuple[dict, list[dict]]:
     """The report of `detector` on `folder/<emotion>/`, and one record per image: file, label,
     predicted (None where no face was found) and the scores.
 
-    `detector` is an `EmotionDetector`: its face search and margin for photos, its classifier for all.
+    `detector` is an `EmotionDetector`: its face search and margin for photos, its classifier for all;
+    `crop` replaces detect.py's way of cutting a photo's face out (see `photos.load_photo_split`).
     """
     from moodlens.photos import load_photo_split
 
     labels = detector.labels
-    split, missed = (load_photo_split(folder, labels, detector.faces, detector.margin) if photos
+    split, missed = (load_photo_split(folder, labels, detector.faces, detector.margin, crop or crop_face) if photos
                      else (load_folder_split(folder, labels), []))
     parts = []
     with progress_bar(len(split), "face") as progress:  # on a terminal: the scoring is the long part

@@ -5,20 +5,23 @@ as detect.py sees them: the largest face the cascade finds, cropped with the det
 the one preprocessing path. Photos where no face is found are returned apart.
 """
 
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
 from moodlens.data import Split, labelled_files
 from moodlens.errors import MoodlensError
-from moodlens.faces import FaceFinder
+from moodlens.faces import Box, FaceFinder
 from moodlens.images import read_image
 from moodlens.preprocess import crop_face, to_gray, to_model_input
 
 
-def load_photo_split(folder: Path, labels: tuple[str, ...] | None, finder: FaceFinder, margin: float
-                     ) -> tuple[Split, list[Path]]:
-    """The largest face of each photo of `folder/<emotion>/` as a Split, and the photos without a face."""
+def load_photo_split(folder: Path, labels: tuple[str, ...] | None, finder: FaceFinder, margin: float,
+                     crop: Callable[[np.ndarray, Box, float], np.ndarray] = crop_face) -> tuple[Split, list[Path]]:
+    """The largest face of each photo of `folder/<emotion>/` as a Split, and the photos without a face.
+
+    `crop(gray, box, margin)` cuts the face out (detect.py's `crop_face` unless a measurement tries another)."""
     files, y, labels = labelled_files(folder, labels)
     faces, kept, missed = [], [], []
     for index, path in enumerate(files):
@@ -28,7 +31,7 @@ def load_photo_split(folder: Path, labels: tuple[str, ...] | None, finder: FaceF
             missed.append(path)
             continue
         largest = max(boxes, key=lambda b: b[2] * b[3])
-        faces.append(to_model_input(crop_face(gray, largest, margin)))
+        faces.append(to_model_input(crop(gray, largest, margin)))
         kept.append(index)
     if not faces:
         raise MoodlensError(f"{folder}: no face found in any of its {len(files)} photos")

@@ -10,9 +10,11 @@ import pytest
 from conftest import ROOT, SHARED, require
 
 from moodlens.detector import EmotionDetector
+from moodlens.evaluation import evaluate_folder
 from moodlens.ferplus import majority, read_votes, soft_targets
 from moodlens.group_split import group_split
 from moodlens.labels import EMOTIONS
+from moodlens.preprocess import crop_face
 
 MODEL = ROOT / "model_file.h5"
 
@@ -83,6 +85,22 @@ def test_evaluate_photos_reads_them_through_the_detect_path(few_photos: Path, ru
         np.testing.assert_allclose([largest.scores[e] for e in EMOTIONS], record["scores"], atol=1e-4)
     # The committed model knows a posed smile: a label-order mix-up would not.
     assert report["per_class"]["happy"]["recall"] == 1.0
+
+
+def test_evaluate_folder_cuts_faces_out_with_the_crop_given(few_photos: Path) -> None:
+    detector = EmotionDetector(MODEL)
+    boxes = []
+
+    def upside_down(gray: np.ndarray, box, margin: float) -> np.ndarray:
+        boxes.append(box)
+        return crop_face(gray, box, margin)[::-1]
+
+    plain = evaluate_folder(detector, few_photos, photos=True)[1]
+    turned = evaluate_folder(detector, few_photos, photos=True, crop=upside_down)[1]
+    assert len(boxes) == len(plain) == 14  # once per photo, on the face the default path crops
+    assert [r["file"] for r in turned] == [r["file"] for r in plain]
+    changed = [np.abs(np.subtract(a["scores"], b["scores"])).max() for a, b in zip(plain, turned)]
+    assert min(changed) > 1e-3  # every face was scored from the crop given, not detect.py's
 
 
 def test_group_split_keeps_each_performer_on_one_side(few_photos: Path, tmp_path: Path) -> None:
