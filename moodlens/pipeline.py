@@ -41,9 +41,14 @@ def augmenter(seed: int | None = None) -> keras.Sequential:
 
 
 def make_dataset(
-    split: Split, batch_size: int, training: bool, seed: int | None = None
+    split: Split, batch_size: int, training: bool, seed: int | None = None,
+    teacher: keras.Model | None = None, teacher_weight: float = 0.5,
 ) -> tf.data.Dataset:
-    """Batches of (faces, one-hot labels); shuffled anew and augmented each epoch when training."""
+    """Batches of (faces, one-hot labels); shuffled anew and augmented each epoch when training.
+
+    With a `teacher` (distillation), each training target becomes `teacher_weight` of the teacher's
+    probabilities for the augmented face the student sees, and the rest of the face's own target.
+    """
     targets = split.targets() if training else np.eye(len(split.labels), dtype=np.float32)[split.y]
     ds = tf.data.Dataset.from_tensor_slices((split.x, targets))
     if training:
@@ -54,4 +59,6 @@ def make_dataset(
         augment = augmenter(seed)
         ds = ds.map(lambda x, y: (tf.clip_by_value(augment(x, training=True), 0.0, 1.0), y),
                     num_parallel_calls=tf.data.AUTOTUNE)
+        if teacher is not None:
+            ds = ds.map(lambda x, y: (x, (1 - teacher_weight) * y + teacher_weight * teacher(x, training=False)))
     return ds.prefetch(tf.data.AUTOTUNE)

@@ -55,6 +55,8 @@ class TrainConfig:
     extra: tuple[Path, ...] = ()  # folders of labelled photos whose faces are added to training
     extra_repeat: int = 1  # how many times each extra face is added
     holdout: float = 0.0  # share of the training faces that validates (and calibrates) instead of the test split
+    teacher: Path | None = None  # a model (or ensemble) whose probabilities on each augmented face join its target
+    teacher_weight: float = 0.5  # the teacher's share of each target
 
 
 def artifact_paths(output: Path) -> dict[str, Path]:
@@ -210,6 +212,18 @@ def starting_model(config: TrainConfig, labels: tuple[str, ...]) -> keras.Model:
     return model
 
 
+def load_teacher(config: TrainConfig, labels: tuple[str, ...]) -> keras.Model | None:
+    """The --teacher model, when one is given and names the data's classes in their order."""
+    if config.teacher is None:
+        return None
+    teacher, teacher_labels = load_model(config.teacher)
+    if teacher_labels != labels:
+        raise MoodlensError(f"--teacher {config.teacher}: its labels ({', '.join(teacher_labels)}) differ from "
+                            f"the data's ({', '.join(labels)})")
+    teacher.trainable = False
+    return teacher
+
+
 def compile_new(config: TrainConfig, labels: tuple[str, ...], steps_per_epoch: int) -> keras.Model:
     """The starting model (see `starting_model`), compiled with the recipe and a new schedule."""
     keras.utils.set_random_seed(config.seed)
@@ -230,6 +244,7 @@ def train(config: TrainConfig, splits: tuple[Split, Split] | None = None) -> flo
                                                          config.seed)
     print(f"train: {len(train_split)} faces {train_split.counts()}")
     print(f"validation: {len(val_split)} faces {val_split.counts()}")
+    teacher = load_teacher(config, train_split.labels)
     steps = -(-len(train_split) // config.batch_size)
     strategy = strategy_for(config.distribute)
     with strategy.scope():
@@ -243,7 +258,8 @@ def train(config: TrainConfig, splits: tuple[Split, Split] | None = None) -> flo
     checkpointer = Checkpointer(config, train_split.labels, best)
     averaging = [WeightAverage(resumed=config.resume)] if model.optimizer.use_ema else []
     model.fit(
-        make_dataset(train_split, config.batch_size, training=True, seed=config.seed),
+        make_dataset(train_split, config.batch_size, training=True, seed=config.seed, teacher=teacher,
+                     teacher_weight=config.teacher_weight),
         validation_data=make_dataset(val_split, config.batch_size, training=False),
         epochs=config.epochs,
         initial_epoch=initial_epoch,

@@ -10,6 +10,8 @@
                                                    # a new schedule from a trained model's weights
     python train.py --init model_file.h5 --schedule constant --lr 1e-4 --ema 0.999 --output avg.h5
                                                    # then average the weights (validated and saved)
+    python train.py --init model_file.h5 --teacher ensemble.h5 --output distilled.h5
+                                                   # learn from a teacher's scores too (distillation)
 """
 
 import argparse
@@ -48,6 +50,11 @@ def parse_args(argv: list[str] | None = None, prog: str | None = None) -> argpar
                         "as detect.py does (repeatable)")
     p.add_argument("--extra-repeat", type=cli.positive_int, default=1,
                    help="add each --extra face this many times (default 1)")
+    p.add_argument("--teacher", type=Path, default=None, metavar="MODEL",
+                   help="distil: each augmented face's target mixes its own with this model's (or ensemble's, "
+                        "see moodlens.ensemble) probabilities for the same face")
+    p.add_argument("--teacher-weight", type=cli.fraction, default=0.5,
+                   help="the teacher's share of each target (default 0.5)")
     p.add_argument("--holdout", type=cli.fraction, default=0.0, metavar="FRACTION",
                    help="validate on this share of each class of the training faces (drawn with --seed), not on "
                         "test/, and fit the saved model's temperature on them after the last epoch (e.g. 0.1)")
@@ -70,7 +77,8 @@ def parse_args(argv: list[str] | None = None, prog: str | None = None) -> argpar
         p.error(f"--init: model file {args.init} not found")
     if args.init is not None and args.init.resolve() == args.output.resolve():
         p.error(f"--init: {args.init} is also the output; choose another --output so the model you start from is kept")
-    for path, what in [(args.votes, "--votes: file"), *((f, "--extra: folder") for f in args.extra)]:
+    for path, what in [(args.votes, "--votes: file"), (args.teacher, "--teacher: model file"),
+                       *((f, "--extra: folder") for f in args.extra)]:
         if path is not None and not path.exists():
             p.error(f"{what} {path} not found")
     if args.resume and args.distribute == "multiworker":
@@ -99,7 +107,8 @@ def config_from(args):
         data=args.data, output=args.output, arch=args.arch, epochs=args.epochs,
         batch_size=args.batch_size, learning_rate=args.lr, seed=args.seed, resume=args.resume, init=args.init,
         ema=args.ema, distribute=args.distribute, votes=args.votes, votes_weight=args.votes_weight,
-        extra=tuple(args.extra), extra_repeat=args.extra_repeat, holdout=args.holdout, **chosen,
+        extra=tuple(args.extra), extra_repeat=args.extra_repeat, holdout=args.holdout, teacher=args.teacher,
+        teacher_weight=args.teacher_weight, **chosen,
     )
 
 
