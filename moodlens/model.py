@@ -1,6 +1,7 @@
-"""The networks: the classic 4-block seed CNN and our 4-block CNN with batch normalization.
+"""The networks: the classic 4-block seed CNN and our 4-block CNN with batch normalization (and its
+half-width version, for a student distilled from it).
 
-Both take (48, 48, 1) faces in [0, 1] (see `preprocess.to_model_input`) and end in a softmax over
+All take (48, 48, 1) faces in [0, 1] (see `preprocess.to_model_input`) and end in a softmax over
 the classes. Augmentation is not part of the model: it runs in the training input pipeline only.
 """
 
@@ -33,26 +34,28 @@ def conv_bn_relu(x, filters: int):
     return layers.ReLU()(x)
 
 
-def build_bn(num_classes: int) -> keras.Model:
-    """Our default: the same 4 blocks, two BN convs each (one in the first), then the same head."""
+def build_bn(num_classes: int, width: float = 1.0) -> keras.Model:
+    """Our default: the same 4 blocks, two BN convs each (one in the first), then the same head.
+
+    `width` scales every layer's filters and units: at 0.5 the network does a quarter of the work."""
     inputs = keras.Input(INPUT_SHAPE)
     x = inputs
     for block, filters in enumerate(FILTERS):
-        x = conv_bn_relu(x, filters)
+        x = conv_bn_relu(x, round(filters * width))
         if block > 0:  # a second conv at 48x48 would cost as much as a whole later block
-            x = conv_bn_relu(x, filters)
+            x = conv_bn_relu(x, round(filters * width))
         x = layers.MaxPooling2D(2)(x)
         x = layers.Dropout(0.1 + 0.05 * block)(x)
     x = layers.Flatten()(x)
-    x = layers.Dense(512, use_bias=False)(x)
+    x = layers.Dense(round(512 * width), use_bias=False)(x)
     x = layers.BatchNormalization()(x)
     x = layers.ReLU()(x)
     x = layers.Dropout(0.5)(x)
     outputs = layers.Dense(num_classes, activation="softmax")(x)
-    return keras.Model(inputs, outputs, name="bn")
+    return keras.Model(inputs, outputs, name="bn" if width == 1.0 else f"bn_{width:g}")
 
 
-ARCHITECTURES = {"bn": build_bn, "seed": build_seed}
+ARCHITECTURES = {"bn": build_bn, "bn-half": lambda classes: build_bn(classes, width=0.5), "seed": build_seed}
 
 
 def build_model(arch: str, num_classes: int) -> keras.Model:

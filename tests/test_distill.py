@@ -1,5 +1,6 @@
-"""Distillation (`train.py --teacher`): each augmented training face's target mixes its own label with a
-trained model's probabilities for the very face the student sees; a teacher that does not fit is refused."""
+"""Distillation (`train.py --teacher`, `--arch bn-half` for a smaller student): each augmented training
+face's target mixes its own label with a trained model's probabilities for the very face the student sees;
+a teacher that does not fit is refused."""
 
 from pathlib import Path
 
@@ -29,9 +30,14 @@ def test_targets_mix_the_label_with_the_teachers_scores_for_the_augmented_face(t
 
 def test_train_with_a_teacher_learns_and_a_wrong_teacher_is_refused(tiny_data: Path, copy_faces, train_tiny,
                                                                      tmp_path: Path) -> None:
-    run = train_tiny(tiny_data, tmp_path / "student.h5", "--teacher", TEACHER, "--teacher-weight", 0.7)
+    run = train_tiny(tiny_data, tmp_path / "student.h5", "--arch", "bn-half", "--teacher", TEACHER,
+                     "--teacher-weight", 0.7)
     assert run.returncode == 0, run.stderr[-3000:]
-    assert load_model(tmp_path / "student.h5")[1] == EMOTIONS
+    student, labels = load_model(tmp_path / "student.h5")
+    assert labels == EMOTIONS
+    # half the width: a quarter of the teacher's weights (and of its work), in the same layers
+    assert 0.24 < student.count_params() / load_model(TEACHER)[0].count_params() < 0.26
+    assert len(student.layers) == len(load_model(TEACHER)[0].layers)
     three = copy_faces(tmp_path / "three", classes=("angry", "happy", "surprise"), train=5, test=2)
     mismatch = train_tiny(three, tmp_path / "three.h5", "--teacher", TEACHER)
     missing = train_tiny(tiny_data, tmp_path / "none.h5", "--teacher", tmp_path / "absent.h5")
