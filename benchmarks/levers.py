@@ -15,6 +15,7 @@ Figures as in `real_faces.py`: FER2013 test (original labels and FER+ majority) 
 
 import argparse
 import math
+from collections.abc import Callable
 from pathlib import Path
 
 import cv2
@@ -79,7 +80,8 @@ class LevelledCrop:
         return crop_face(gray, box, margin)
 
 
-def lever_figures(detector: EmotionDetector, name: str, fer: bool = True, crop=None) -> dict:
+def lever_figures(detector: EmotionDetector, name: str, fer: bool = True, crop: Callable = crop_face) -> dict:
+    """`real_faces.py`'s figures on the posed photos (faces cut out by `crop`) and, with `fer`, FER2013 test."""
     figures = {"lever": name, "posed": posed_figures(evaluate_folder(detector, POSED, photos=True, crop=crop)[1],
                                                      POSED, detector.labels)}
     if fer:

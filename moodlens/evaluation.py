@@ -16,7 +16,7 @@ from moodlens.preprocess import crop_face
 from moodlens.progress import progress_bar
 
 
-def evaluate_folder(detector, folder: Path, photos: bool, batch_size: int = 256, crop: Callable | None = None
+def evaluate_folder(detector, folder: Path, photos: bool, batch_size: int = 256, crop: Callable = crop_face
                     ) -> tuple[dict, list[dict]]:
     """The report of `detector` on `folder/<emotion>/`, and one record per image: file, label,
     predicted (None where no face was found) and the scores.
@@ -27,7 +27,7 @@ def evaluate_folder(detector, folder: Path, photos: bool, batch_size: int = 256,
     from moodlens.photos import load_photo_split
 
     labels = detector.labels
-    split, missed = (load_photo_split(folder, labels, detector.faces, detector.margin, crop or crop_face) if photos
+    split, missed = (load_photo_split(folder, labels, detector.faces, detector.margin, crop) if photos
                      else (load_folder_split(folder, labels), []))
     parts = []
     with progress_bar(len(split), "face") as progress:  # on a terminal: the scoring is the long part
