@@ -110,11 +110,11 @@ def main() -> None:
     print_lever(results[-1])
     levelled = LevelledCrop()
     results.append(lever_figures(detector, "levelled eyes", fer=False, crop=levelled))
-    tilts = np.abs(levelled.tilts)
-    results[-1]["levelled"] = {"faces": len(tilts), "median_tilt": float(np.median(tilts)),
+    tilts = np.abs(levelled.tilts) if levelled.tilts else np.zeros(1)  # zeros: no pair of eyes found
+    results[-1]["levelled"] = {"faces": len(levelled.tilts), "median_tilt": float(np.median(tilts)),
                                "max_tilt": float(tilts.max())}
     print_lever(results[-1])
-    print(f"{'':26} eyes levelled on {len(tilts)} faces, by {np.median(tilts):.1f} degrees (median), "
+    print(f"{'':26} eyes levelled on {len(levelled.tilts)} faces, by {np.median(tilts):.1f} degrees (median), "
           f"{tilts.max():.1f} at most")
     detector.classifier = ShiftedViews(detector.classifier)
     results.append(lever_figures(detector, f"shifted views (+-{SHIFT} px)"))

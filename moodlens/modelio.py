@@ -6,6 +6,7 @@ seven emotions still names its outputs right. Loading always uses Keras' safe mo
 
 import json
 import logging
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
@@ -55,7 +56,7 @@ def h5_reason(exc: Exception) -> str:
 def read_labels(path: Path | BinaryIO) -> tuple[str, ...]:
     """The label order stored in a model file, or in its bytes in memory (the seven emotions for a file
     without one)."""
-    if isinstance(path, Path) and not path.is_file():
+    if isinstance(path, str | os.PathLike) and not Path(path).is_file():
         raise MoodlensError(f"model file {path} not found (train one with: python train.py)")
     try:
         with h5py.File(path, "r") as f:

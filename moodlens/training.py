@@ -221,6 +221,7 @@ def load_teacher(config: TrainConfig, labels: tuple[str, ...]) -> keras.Model | 
         raise MoodlensError(f"--teacher {config.teacher}: its labels ({', '.join(teacher_labels)}) differ from "
                             f"the data's ({', '.join(labels)})")
     teacher.trainable = False
+    print(f"teacher: {config.teacher}, {config.teacher_weight:.0%} of each target")
     return teacher
 
 

@@ -13,8 +13,9 @@ from moodlens.detector import EmotionDetector
 from moodlens.evaluation import evaluate_folder
 from moodlens.ferplus import majority, read_votes, soft_targets
 from moodlens.group_split import group_split
+from moodlens.images import read_image
 from moodlens.labels import EMOTIONS
-from moodlens.preprocess import crop_face
+from moodlens.preprocess import crop_face, to_gray
 
 MODEL = ROOT / "model_file.h5"
 
@@ -97,7 +98,10 @@ def test_evaluate_folder_cuts_faces_out_with_the_crop_given(few_photos: Path) ->
 
     plain = evaluate_folder(detector, few_photos, photos=True)[1]
     turned = evaluate_folder(detector, few_photos, photos=True, crop=upside_down)[1]
-    assert len(boxes) == len(plain) == 14  # once per photo, on the face the default path crops
+    assert len(boxes) == len(plain) == 14  # once per photo, on the face the default path crops:
+    for box, record in zip(boxes, turned):
+        found = detector.faces.find(to_gray(read_image(Path(record["file"]))))
+        assert box == max(found, key=lambda b: b[2] * b[3])
     assert [r["file"] for r in turned] == [r["file"] for r in plain]
     changed = [np.abs(np.subtract(a["scores"], b["scores"])).max() for a, b in zip(plain, turned)]
     assert min(changed) > 1e-3  # every face was scored from the crop given, not detect.py's

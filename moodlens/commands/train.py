@@ -76,10 +76,12 @@ def parse_args(argv: list[str] | None = None, prog: str | None = None) -> argpar
         p.error(f"--output: folder {args.output.absolute().parent} does not exist")
     if args.init is not None and not args.init.is_file():
         p.error(f"--init: model file {args.init} not found")
-    if args.init is not None and args.init.resolve() == args.output.resolve():
-        p.error(f"--init: {args.init} is also the output; choose another --output so the model you start from is kept")
-    for path, what in [(args.votes, "--votes: file"), (args.teacher, "--teacher: model file"),
-                       *((f, "--extra: folder") for f in args.extra)]:
+    for option, model in (("--init", args.init), ("--teacher", args.teacher)):
+        if model is not None and model.resolve() == args.output.resolve():
+            p.error(f"{option}: {model} is also the output; choose another --output so that model is kept")
+    if args.teacher is not None and not args.teacher.is_file():
+        p.error(f"--teacher: model file {args.teacher} not found")
+    for path, what in [(args.votes, "--votes: file"), *((f, "--extra: folder") for f in args.extra)]:
         if path is not None and not path.exists():
             p.error(f"{what} {path} not found")
     if args.resume and args.distribute == "multiworker":
