@@ -26,9 +26,10 @@ def parse_args(argv: list[str] | None = None, prog: str | None = None) -> argpar
     p.add_argument("--data", type=Path, default=Path("data"),
                    help="folder with train/ and test/ emotion folders, or FER2013's CSV (default: data)")
     p.add_argument("--output", type=Path, default=Path("model_file.h5"), help="model file to write (.h5)")
-    p.add_argument("--arch", choices=("bn", "bn-half", "seed"), default="bn",
+    p.add_argument("--arch", choices=("bn", "bn-half", "vgg", "seed"), default="bn",
                    help="bn: two BN convs per block (default); bn-half: the same at half the width (a quarter "
-                        "of the work, e.g. for a --teacher's student); seed: the classic tutorial CNN")
+                        "of the work, e.g. for a --teacher's student); vgg: 10 BN convs, a slower teacher to distil; "
+                        "seed: the classic tutorial CNN")
     p.add_argument("--epochs", type=cli.positive_int, default=30)
     p.add_argument("--batch-size", type=cli.positive_int, default=32)
     p.add_argument("--lr", type=cli.positive_float, default=1e-3, help="peak learning rate")
