@@ -28,11 +28,11 @@ from sklearn.tree import DecisionTreeClassifier
 from threadpoolctl import threadpool_limits
 
 from moodlens import cli
-from moodlens.data import Split, load_training_data
-from moodlens.metrics import classification_report
-from moodlens.outputs import write_json
-from moodlens.preprocess import FACE_SIZE
+from moodlens.emotions.preprocess import FACE_SIZE
+from moodlens.evaluation.metrics import classification_report
+from moodlens.media.outputs import write_json
 from moodlens.progress import progress_bar
+from moodlens.training.data import Split, load_training_data
 
 # HOG laid out as Dalal and Triggs do, scaled to a 48x48 face: 8x8-pixel cells, blocks of 2x2 cells
 # stepping one cell, 9 orientation bins: 5x5 blocks x 36 = 900 features. Finer cells (6 or 4 pixels),

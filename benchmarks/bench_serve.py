@@ -38,7 +38,7 @@ import cv2  # noqa: E402
 import httpx  # noqa: E402
 from websockets.sync.client import connect  # noqa: E402
 
-from moodlens.outputs import write_json  # noqa: E402
+from moodlens.media.outputs import write_json  # noqa: E402
 
 VIDEO = ROOT.parent / "shared" / "media" / "fer_woman2.mp4"
 RESULTS = ROOT / "benchmarks" / "results" / "serve.json"

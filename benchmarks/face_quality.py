@@ -42,14 +42,14 @@ from common import (
     stock_haar,
 )
 
-from moodlens.blazeface import BlazeFaceFinder
 from moodlens.detector import EmotionDetector
-from moodlens.faces import Box, CascadeParams, FaceFinder, iou
+from moodlens.emotions.preprocess import crop_face
+from moodlens.evaluation.metrics import box_jitter, label_flicker
+from moodlens.faces.blazeface import BlazeFaceFinder
+from moodlens.faces.cascade import Box, CascadeParams, FaceFinder, iou
+from moodlens.faces.tracking import BOX_SMOOTH, MATCH_IOU
 from moodlens.labels import EMOTIONS
-from moodlens.metrics import box_jitter, label_flicker
-from moodlens.outputs import write_json
-from moodlens.preprocess import crop_face
-from moodlens.tracking import BOX_SMOOTH, MATCH_IOU
+from moodlens.media.outputs import write_json
 
 FER_TEST = SHARED / "fer2013" / "test"
 PHOTO_FACES = {  # what a person sees, from ../shared/media/README.md

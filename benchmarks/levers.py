@@ -24,10 +24,10 @@ from common import ROOT
 from real_faces import POSED, SHARED, fer2013_figures, posed_figures
 
 from moodlens.detector import EmotionDetector
-from moodlens.evaluation import evaluate_folder
-from moodlens.faces import Box
-from moodlens.outputs import write_json
-from moodlens.preprocess import crop_face
+from moodlens.emotions.preprocess import crop_face
+from moodlens.evaluation.measure import evaluate_folder
+from moodlens.faces.cascade import Box
+from moodlens.media.outputs import write_json
 
 SHIFT = 3  # pixels of the 48x48 face
 EYES = cv2.CascadeClassifier(str(Path(cv2.data.haarcascades) / "haarcascade_eye.xml"))

@@ -23,10 +23,10 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from real_faces import POSED, SHARED, fer2013_figures, posed_figures, print_figures  # noqa: E402
 
-from moodlens.data import labelled_files  # noqa: E402
-from moodlens.images import read_image  # noqa: E402
 from moodlens.labels import EMOTIONS  # noqa: E402
-from moodlens.outputs import write_json  # noqa: E402
+from moodlens.media.images import read_image  # noqa: E402
+from moodlens.media.outputs import write_json  # noqa: E402
+from moodlens.training.data import labelled_files  # noqa: E402
 
 FER_OFFSET = 10  # pixels fer adds around a face box before classifying (its default `offsets`)
 

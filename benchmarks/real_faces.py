@@ -7,12 +7,12 @@ Each model is measured through detect.py's own path (TFLite, int8 weights, mirro
 - the posed photos of ../shared/posed/taiwanese, each photo's largest face found and framed as
   detect.py does: all photos, and the photos whose observers agree with the posed label (no neutral:
   observers had no such choice); on every performer, and on the 10 performers held out of training
-  (`python -m moodlens.group_split ... --hold-out 10 --seed 0` draws the same ten).
+  (`python -m moodlens.training.group_split ... --hold-out 10 --seed 0` draws the same ten).
 `--svm` also fits baselines.py's SVM on HOG features on FER2013 train (about 4 CPU minutes) and measures
 it on the same faces (it gives a label, not probabilities: no ECE, nothing uncertain).
 "Accuracy" counts photos without a face as wrong; "labelled" also counts as wrong the faces detect.py
 calls uncertain (top probability below its default threshold). "ECE" is the expected calibration
-error of the faces found (`moodlens/calibration.py`).
+error of the faces found (`moodlens/emotions/calibration.py`).
 """
 
 import argparse
@@ -25,12 +25,12 @@ sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
 
-from moodlens.calibration import expected_calibration_error  # noqa: E402
 from moodlens.detector import DEFAULT_THRESHOLD, EmotionDetector  # noqa: E402
-from moodlens.evaluation import evaluate_folder, votes_accuracy  # noqa: E402
-from moodlens.group_split import held_out_groups  # noqa: E402
-from moodlens.metrics import classification_report  # noqa: E402
-from moodlens.outputs import write_json  # noqa: E402
+from moodlens.emotions.calibration import expected_calibration_error  # noqa: E402
+from moodlens.evaluation.measure import evaluate_folder, votes_accuracy  # noqa: E402
+from moodlens.evaluation.metrics import classification_report  # noqa: E402
+from moodlens.media.outputs import write_json  # noqa: E402
+from moodlens.training.group_split import held_out_groups  # noqa: E402
 
 SHARED = ROOT.parent / "shared"
 POSED = SHARED / "posed" / "taiwanese"
@@ -93,7 +93,7 @@ class SVMScorer:
 
     def __init__(self, labels: tuple[str, ...]):
         from baselines import hog_features, methods
-        from moodlens.data import load_folder_split
+        from moodlens.training.data import load_folder_split
 
         train = load_folder_split(SHARED / "fer2013" / "train", labels)
         self.hog, self.svm, self.labels = hog_features, methods()["svm"][1], labels

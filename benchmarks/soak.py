@@ -62,7 +62,7 @@ class Counters:
 
 def looping_source(spec: str, counters: Counters, deadline: float):
     """A moodlens Source over `spec` that counts its frames and stops at `deadline`."""
-    from moodlens.sources import Source
+    from moodlens.media.sources import Source
 
     class Counting(Source):
         def frames(self) -> Iterator:

@@ -23,10 +23,10 @@ from common import (
     start_report,
 )
 
-from moodlens.classifier import EmotionClassifier
-from moodlens.modelio import load_model
-from moodlens.outputs import write_json
-from moodlens.preprocess import INPUT_SHAPE
+from moodlens.emotions.classifier import EmotionClassifier
+from moodlens.emotions.modelio import load_model
+from moodlens.emotions.preprocess import INPUT_SHAPE
+from moodlens.media.outputs import write_json
 
 BATCHES = (1, 8)
 SEED = 1337

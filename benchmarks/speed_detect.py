@@ -37,11 +37,11 @@ from common import (
     stock_haar,
 )
 
-from moodlens.classifier import EmotionClassifier
 from moodlens.detector import DEFAULT_MARGIN, EmotionDetector
-from moodlens.modelio import load_model
-from moodlens.outputs import write_json
-from moodlens.preprocess import crop_face, to_gray, to_model_input
+from moodlens.emotions.classifier import EmotionClassifier
+from moodlens.emotions.modelio import load_model
+from moodlens.emotions.preprocess import crop_face, to_gray, to_model_input
+from moodlens.media.outputs import write_json
 
 PIPELINES = ("usual", "cascade-bound", "ours", "ours, blazeface")
 CLIP_FRAMES, QUICK_FRAMES = 120, 15

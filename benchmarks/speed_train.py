@@ -21,8 +21,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 from common import ALL_CORES, RESULTS, SHARED, finish_report, limit_threads, print_table, run_worker, start_report
 
-from moodlens.data import Split, class_folders, image_files, load_folder_split
-from moodlens.outputs import write_json
+from moodlens.media.outputs import write_json
+from moodlens.training.data import Split, class_folders, image_files, load_folder_split
 
 if TYPE_CHECKING:
     import keras
@@ -56,7 +56,7 @@ def fer_subset(per_class: int, folder: Path) -> Split:
 
 def new_model(split: Split, batch: int, jit_compile: bool | None = None) -> "keras.Model":
     """A fresh model compiled with train.py's recipe; `jit_compile` None keeps the recipe's own setting."""
-    from moodlens.training import TrainConfig, compile_new
+    from moodlens.training.loop import TrainConfig, compile_new
 
     config = TrainConfig(data=FER_TRAIN, arch=TRAIN_ARCH, batch_size=batch, seed=SEED)
     model = compile_new(config, split.labels, -(-len(split) // batch))
@@ -106,7 +106,7 @@ def forever(flow: Iterator) -> Iterator:
 
 def pipeline_rates(split: Split, settings: Settings) -> dict:
     """tf.data against ImageDataGenerator, end to end (model.fit) and alone, at TRAIN_BATCH."""
-    from moodlens.pipeline import make_dataset
+    from moodlens.training.pipeline import make_dataset
 
     steps, results = settings.train_steps, {}
 

@@ -7,17 +7,18 @@
 For video, `detector.stream()` follows faces across frames and smooths their labels.
 """
 
-from dataclasses import dataclass
+import dataclasses
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from moodlens.classifier import DEFAULT_TTA, EmotionClassifier
+from moodlens.emotions.classifier import DEFAULT_TTA, EmotionClassifier
+from moodlens.emotions.preprocess import crop_face, to_gray
 from moodlens.errors import MoodlensError
-from moodlens.faces import Box, CascadeParams, FaceFinder, suppress_overlaps
-from moodlens.preprocess import crop_face, to_gray
-from moodlens.scenes import CutDetector
-from moodlens.tracking import Tracker
+from moodlens.faces.cascade import Box, CascadeParams, FaceFinder, suppress_overlaps
+from moodlens.faces.scenes import CutDetector
+from moodlens.faces.tracking import Tracker
 
 # Measured: on FER2013 faces the Haar box is 84% of the crop's side (benchmarks/face_quality.py,
 # framing), so 9% of the box on each side restores the framing the model learned from.
@@ -65,7 +66,7 @@ class EmotionDetector:
                  detector: str = DEFAULT_DETECTOR):
         # first: a bad cascade file is refused before the model loads
         if detector == "blazeface":
-            from moodlens.blazeface import BlazeFaceFinder
+            from moodlens.faces.blazeface import BlazeFaceFinder
 
             self.faces = BlazeFaceFinder(params, threads)
         elif detector == "haar":
@@ -170,3 +171,28 @@ class FaceStream:
         if self.schedule.full_search(cut):
             boxes += faces.find(gray, known=boxes, video=True)
         return boxes
+
+
+@dataclass(frozen=True)
+class DetectorSpec:
+    """Everything needed to build an EmotionDetector; small and picklable, so worker processes and Ray
+    actors each build their own from it."""
+
+    model: Path
+    cascade: Path | None = None
+    params: CascadeParams = field(default_factory=CascadeParams)
+    margin: float = DEFAULT_MARGIN
+    threshold: float = 0.0
+    tta: bool = DEFAULT_TTA
+    backend: str = "tflite"
+    threads: int | None = None
+    detector: str = DEFAULT_DETECTOR
+
+    def absolute(self) -> "DetectorSpec":
+        """The same with absolute file paths, for workers that run in other folders (Ray on a cluster)."""
+        return dataclasses.replace(self, model=self.model.absolute(),
+                                   cascade=self.cascade.absolute() if self.cascade else None)
+
+    def build(self) -> EmotionDetector:
+        return EmotionDetector(self.model, self.cascade, self.params, margin=self.margin, threshold=self.threshold,
+                               tta=self.tta, backend=self.backend, threads=self.threads, detector=self.detector)

@@ -13,11 +13,11 @@ a text file beside it, one label a line, as Android's and MediaPipe's samples ex
 import json
 from pathlib import Path
 
+from moodlens.emotions.modelio import read_labels
+from moodlens.emotions.tflite import NamedBytes, convert, read_model_bytes
 from moodlens.errors import MoodlensError
-from moodlens.files import replaced
-from moodlens.modelio import read_labels
-from moodlens.outputs import check_writable, named
-from moodlens.tflite import NamedBytes, convert, read_model_bytes
+from moodlens.media.files import replaced
+from moodlens.media.outputs import check_writable, named
 
 LABELS_METADATA = "moodlens_labels"
 

@@ -11,11 +11,18 @@ import numpy as np
 
 from moodlens.detector import DEFAULT_REDETECT, DEFAULT_SMOOTH, Detection, EmotionDetector
 from moodlens.errors import MoodlensError, os_error_text
-from moodlens.images import image_files
-from moodlens.outputs import ImageOutput, RecordLog, VideoOutput, check_not_source, close_outputs, interrupted_note
-from moodlens.overlay import draw_detections, draw_fps
+from moodlens.media.images import image_files
+from moodlens.media.outputs import (
+    ImageOutput,
+    RecordLog,
+    VideoOutput,
+    check_not_source,
+    close_outputs,
+    interrupted_note,
+)
+from moodlens.media.overlay import draw_detections, draw_fps
+from moodlens.media.sources import Source
 from moodlens.progress import progress_bar
-from moodlens.sources import Source
 
 WINDOW = "moodlens (q or Esc quits)"
 QUIT_KEYS = (ord("q"), ord("Q"), 27)

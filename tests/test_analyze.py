@@ -15,7 +15,7 @@ import pytest
 from analyze_helpers import analyze_args, read_table
 from terminal_helpers import drew_a_bar, run_on_terminal
 
-from moodlens.analyze import WorkFolder
+from moodlens.batch.analyze import WorkFolder
 from moodlens.labels import EMOTIONS
 
 CLIP = "huimiang_1543684773.avi"  # 67 frames, one face on every frame

@@ -8,7 +8,7 @@ import pytest
 from terminal_helpers import drew_a_bar, run_on_terminal
 
 import baselines
-from moodlens.data import Split, load_training_data
+from moodlens.training.data import Split, load_training_data
 
 HOG_LENGTH = 5 * 5 * 4 * 9  # 5x5 blocks of 2x2 cells of 9 orientation bins
 

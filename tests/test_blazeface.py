@@ -7,8 +7,8 @@ import pytest
 from errors_helpers import call_script
 from video_helpers import read_frames
 
-from moodlens.blazeface import BlazeFaceFinder
 from moodlens.detector import EmotionDetector
+from moodlens.faces.blazeface import BlazeFaceFinder
 
 COMMITTED_MODEL = Path(__file__).resolve().parents[1] / "model_file.h5"
 PHOTO_FACES = {"fr_obama.jpg": 1, "fr_two_people.jpg": 2, "fer_justin.jpg": 1, "fer_no-faces.jpg": 0}

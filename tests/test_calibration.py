@@ -6,9 +6,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from moodlens.calibration import expected_calibration_error, fit_temperature, log_loss, tempered
-from moodlens.data import load_folder_split
-from moodlens.modelio import load_model
+from moodlens.emotions.calibration import expected_calibration_error, fit_temperature, log_loss, tempered
+from moodlens.emotions.modelio import load_model
+from moodlens.training.data import load_folder_split
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:

@@ -8,9 +8,9 @@ import cv2
 import numpy as np
 import pytest
 
-from moodlens.data import Split, load_fer2013_csv, load_folder_split, load_training_data
+from moodlens.emotions.preprocess import to_model_input
 from moodlens.labels import EMOTIONS
-from moodlens.preprocess import to_model_input
+from moodlens.training.data import Split, load_fer2013_csv, load_folder_split, load_training_data
 
 # FER2013's CSV numbers its emotions in its own order (written out here, not imported, on purpose).
 CSV_EMOTION = {0: "angry", 1: "disgust", 2: "fear", 3: "happy", 4: "sad", 5: "surprise", 6: "neutral"}
@@ -162,7 +162,7 @@ def epoch(dataset) -> tuple[np.ndarray, np.ndarray]:
 
 
 def test_dataset_yields_face_batches_with_one_hot_labels(seven_faces: Split) -> None:
-    from moodlens.pipeline import make_dataset
+    from moodlens.training.pipeline import make_dataset
 
     shapes = [(x.shape, y.shape, y.dtype) for x, y in make_dataset(seven_faces, 4, training=True, seed=1)]
     assert [(tuple(xs), tuple(ys)) for xs, ys, _ in shapes] == [((4, 48, 48, 1), (4, 7)), ((3, 48, 48, 1), (3, 7))]
@@ -171,7 +171,7 @@ def test_dataset_yields_face_batches_with_one_hot_labels(seven_faces: Split) -> 
 
 
 def test_validation_batches_are_the_faces_unchanged_and_in_order(seven_faces: Split) -> None:
-    from moodlens.pipeline import make_dataset
+    from moodlens.training.pipeline import make_dataset
 
     x, y = epoch(make_dataset(seven_faces, 4, training=False))
     np.testing.assert_array_equal(x, seven_faces.x)
@@ -179,7 +179,7 @@ def test_validation_batches_are_the_faces_unchanged_and_in_order(seven_faces: Sp
 
 
 def test_training_batches_are_augmented(seven_faces: Split) -> None:
-    from moodlens.pipeline import make_dataset
+    from moodlens.training.pipeline import make_dataset
 
     x, y = epoch(make_dataset(seven_faces, 4, training=True, seed=1))
     originals = seven_faces.x[y.argmax(axis=1)]
@@ -189,7 +189,7 @@ def test_training_batches_are_augmented(seven_faces: Split) -> None:
 
 
 def test_training_batches_are_reshuffled_each_epoch(seven_faces: Split) -> None:
-    from moodlens.pipeline import make_dataset
+    from moodlens.training.pipeline import make_dataset
 
     dataset = make_dataset(seven_faces, 4, training=True, seed=1)
     orders = [tuple(epoch(dataset)[1].argmax(axis=1)) for _ in range(3)]
@@ -199,7 +199,7 @@ def test_training_batches_are_reshuffled_each_epoch(seven_faces: Split) -> None:
 
 def test_augmentations_draw_independent_random_numbers(seven_faces: Split) -> None:
     """Each layer has its own random stream: flip is not tied to the angle's sign, nor zoom to the angle."""
-    from moodlens.pipeline import augmenter
+    from moodlens.training.pipeline import augmenter
 
     flip, rotate, zoom = augmenter(seed=1337).layers[:3]
     batch = np.repeat(seven_faces.x, 40, axis=0)  # 280 faces

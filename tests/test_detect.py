@@ -15,7 +15,7 @@ from video_helpers import read_frames
 
 from moodlens.detector import DEFAULT_THRESHOLD
 from moodlens.labels import EMOTIONS
-from moodlens.overlay import COLORS
+from moodlens.media.overlay import COLORS
 
 VIDEO = "fer_woman2.mp4"
 VIDEO_FRAMES = 464

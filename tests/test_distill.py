@@ -7,10 +7,10 @@ from pathlib import Path
 import numpy as np
 from conftest import ROOT
 
-from moodlens.data import load_folder_split
+from moodlens.emotions.modelio import load_model
 from moodlens.labels import EMOTIONS
-from moodlens.modelio import load_model
-from moodlens.pipeline import make_dataset
+from moodlens.training.data import load_folder_split
+from moodlens.training.pipeline import make_dataset
 
 TEACHER = ROOT / "model_file.h5"
 

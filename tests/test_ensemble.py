@@ -1,4 +1,4 @@
-"""moodlens.ensemble for real: two trained models as one file that averages them inside the graph, scoring
+"""moodlens.emotions.ensemble for real: two trained models as one file that averages them inside the graph, scoring
 real FER2013 faces through both inference paths, and bad requests refused in one line."""
 
 import json
@@ -12,15 +12,15 @@ import numpy as np
 import pytest
 from conftest import ROOT, script_env
 
-from moodlens.classifier import EmotionClassifier
-from moodlens.data import load_folder_split
-from moodlens.modelio import LABELS_ATTR, read_labels
+from moodlens.emotions.classifier import EmotionClassifier
+from moodlens.emotions.modelio import LABELS_ATTR, read_labels
+from moodlens.training.data import load_folder_split
 
 MODEL = ROOT / "model_file.h5"
 
 
 def ensemble(*args: object) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "moodlens.ensemble", *map(str, args)], cwd=ROOT,
+    return subprocess.run([sys.executable, "-m", "moodlens.emotions.ensemble", *map(str, args)], cwd=ROOT,
                           env=script_env(), capture_output=True, text=True, timeout=600)
 
 

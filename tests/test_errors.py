@@ -45,15 +45,15 @@ from errors_helpers import (
 )
 from video_helpers import frame_count, mjpg_clip
 
-import moodlens.outputs
-import moodlens.training
-from moodlens.data import load_fer2013_csv, load_folder_split
+import moodlens.media.outputs
+import moodlens.training.loop
+from moodlens.emotions.modelio import load_model, save_model
+from moodlens.emotions.networks import build_model
+from moodlens.emotions.preprocess import to_model_input
 from moodlens.errors import MoodlensError
-from moodlens.images import read_image
 from moodlens.labels import EMOTIONS
-from moodlens.model import build_model
-from moodlens.modelio import load_model, save_model
-from moodlens.preprocess import to_model_input
+from moodlens.media.images import read_image
+from moodlens.training.data import load_fer2013_csv, load_folder_split
 
 CLASSES = ("angry", "happy", "sad")
 VIDEO = "huimiang_1543684773.avi"  # one face in every frame, MJPG
@@ -553,7 +553,7 @@ def test_35_disk_full_while_writing_the_log(good_model: Path, clip: Path, tmp_pa
     log.write_text('{"earlier": "run"}\n')
     out.write_bytes(b"an earlier video")
     before = snapshot(tmp_path)
-    monkeypatch.setattr(moodlens.outputs, "open", FullDisk, raising=False)
+    monkeypatch.setattr(moodlens.media.outputs, "open", FullDisk, raising=False)
     outcome = detect("--source", clip, "--model", good_model, "--log", log, "--output", out)
     assert snapshot(tmp_path) == before, "earlier outputs changed or partial files left"
     assert_one_line_error(outcome, log, "No space left on device")
@@ -602,7 +602,7 @@ def epochs_checkpointed(output: Path) -> int:
 
 def assert_checkpoint_after(output: Path, epochs: int) -> None:
     """The checkpoint --resume would use is complete: it restores, `epochs` epochs done."""
-    from moodlens.training import TrainConfig, restore
+    from moodlens.training.loop import TrainConfig, restore
 
     _, done, best = restore(TrainConfig(data=Path("unused"), output=output))
     assert done == epochs and 0 <= best <= 1
@@ -647,7 +647,7 @@ def test_37_ctrl_c_mid_training_in_a_real_process(data: Path, tmp_path: Path) ->
 def test_38_sigterm_mid_epoch(data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """SIGTERM delivered in the middle of epoch 2 (after its second batch), for certain."""
 
-    class TermMidEpoch(moodlens.training.Checkpointer):
+    class TermMidEpoch(moodlens.training.loop.Checkpointer):
         def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
             self.epoch = epoch
 
@@ -655,7 +655,7 @@ def test_38_sigterm_mid_epoch(data: Path, tmp_path: Path, monkeypatch: pytest.Mo
             if self.epoch == 1 and batch == 1:
                 os.kill(os.getpid(), signal.SIGTERM)
 
-    monkeypatch.setattr(moodlens.training, "Checkpointer", TermMidEpoch)
+    monkeypatch.setattr(moodlens.training.loop, "Checkpointer", TermMidEpoch)
     output = tmp_path / "model_file.h5"
     outcome = train(data, output, "--epochs", 5, "--batch-size", 4)  # 12 faces: 3 batches an epoch
     assert outcome.code == 130, outcome.stderr

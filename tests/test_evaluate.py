@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 from terminal_helpers import drew_a_bar, run_on_terminal
 
-from moodlens.classifier import EmotionClassifier
-from moodlens.data import load_folder_split
+from moodlens.emotions.classifier import EmotionClassifier
 from moodlens.labels import EMOTIONS
+from moodlens.training.data import load_folder_split
 
 FACES = 5 * 7  # tiny_data's test split
 

@@ -9,10 +9,10 @@ import pytest
 from ai_edge_litert.interpreter import Interpreter
 from conftest import ROOT
 
-from moodlens.classifier import EmotionClassifier
-from moodlens.data import load_folder_split
+from moodlens.emotions.classifier import EmotionClassifier
+from moodlens.emotions.modelio import read_labels
 from moodlens.export import labels_path, stored_labels
-from moodlens.modelio import read_labels
+from moodlens.training.data import load_folder_split
 
 MODEL = ROOT / "model_file.h5"
 FACES_PER_CLASS = 8

@@ -14,10 +14,10 @@ from video_helpers import read_frames
 
 from moodlens.commands.options import add_detector_options, detector_spec
 from moodlens.detector import Detection, EmotionDetector
-from moodlens.faces import REFINE_STEPS, Box, CascadeParams, FaceFinder, overlap, search_near
-from moodlens.metrics import box_jitter, label_flicker
-from moodlens.overlay import label_place, label_size
-from moodlens.tracking import Tracker
+from moodlens.evaluation.metrics import box_jitter, label_flicker
+from moodlens.faces.cascade import REFINE_STEPS, Box, CascadeParams, FaceFinder, overlap, search_near
+from moodlens.faces.tracking import Tracker
+from moodlens.media.overlay import label_place, label_size
 
 PHOTO_FACES = {  # what a person sees (../shared/media/README.md); the selfie is checked face by face below
     "fr_obama.jpg": 1, "fr_two_people.jpg": 2, "fr_kit_with_rose.jpg": 2, "deepface_img3.jpg": 1,

@@ -25,9 +25,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
+from moodlens.emotions.preprocess import FACE_SIZE, crop_face, square_box, to_gray, to_model_input
 from moodlens.errors import MoodlensError
-from moodlens.images import read_image
-from moodlens.preprocess import FACE_SIZE, crop_face, square_box, to_gray, to_model_input
+from moodlens.media.images import read_image
 
 FUZZ = settings(max_examples=400, deadline=None, database=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])

@@ -9,8 +9,8 @@ from errors_helpers import assert_one_line_error, call_script
 from video_helpers import mjpg_clip
 
 from moodlens.errors import MoodlensError
-from moodlens.faces import DEFAULT_CASCADE, FaceFinder
-from moodlens.sources import Source
+from moodlens.faces.cascade import DEFAULT_CASCADE, FaceFinder
+from moodlens.media.sources import Source
 
 COMMITTED_MODEL = Path(__file__).resolve().parents[1] / "model_file.h5"
 CLIP_FRAMES = 24

@@ -9,8 +9,8 @@ from pathlib import Path
 
 from conftest import ROOT, python_command, script_env
 
+from moodlens.emotions.modelio import read_labels
 from moodlens.labels import EMOTIONS
-from moodlens.modelio import read_labels
 
 WORKER_TIMEOUT_S = 600
 

@@ -6,10 +6,10 @@ import cv2
 import numpy as np
 import pytest
 
-from moodlens.classifier import EmotionClassifier
-from moodlens.data import load_folder_split
 from moodlens.detector import EmotionDetector
-from moodlens.preprocess import crop_face, square_box, to_gray, to_model_input
+from moodlens.emotions.classifier import EmotionClassifier
+from moodlens.emotions.preprocess import crop_face, square_box, to_gray, to_model_input
+from moodlens.training.data import load_folder_split
 
 
 def gray(path: Path) -> np.ndarray:

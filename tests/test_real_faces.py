@@ -10,12 +10,12 @@ import pytest
 from conftest import ROOT, SHARED, require
 
 from moodlens.detector import EmotionDetector
-from moodlens.evaluation import evaluate_folder
-from moodlens.ferplus import majority, read_votes, soft_targets
-from moodlens.group_split import group_split
-from moodlens.images import read_image
+from moodlens.emotions.preprocess import crop_face, to_gray
+from moodlens.evaluation.measure import evaluate_folder
 from moodlens.labels import EMOTIONS
-from moodlens.preprocess import crop_face, to_gray
+from moodlens.media.images import read_image
+from moodlens.training.ferplus import majority, read_votes, soft_targets
+from moodlens.training.group_split import group_split
 
 MODEL = ROOT / "model_file.h5"
 
@@ -123,7 +123,7 @@ def test_train_with_extra_photos_adds_their_faces(tiny_data: Path, few_photos: P
 
 
 def test_calibration_error_is_the_gap_between_confidence_and_accuracy() -> None:
-    from moodlens.calibration import expected_calibration_error
+    from moodlens.emotions.calibration import expected_calibration_error
 
     truth = np.array([0] * 8 + [1] * 2)  # 10 faces, all scored 0.8 for class 0: right 8 times in 10
     scores = np.tile([0.8, 0.2], (10, 1))

@@ -8,7 +8,7 @@ import pytest
 from video_helpers import read_frames
 
 from moodlens.detector import EmotionDetector, SearchSchedule
-from moodlens.scenes import CutDetector
+from moodlens.faces.scenes import CutDetector
 
 COMMITTED_MODEL = Path(__file__).resolve().parents[1] / "model_file.h5"
 SOFA = "norton_sofa.mp4"

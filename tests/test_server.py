@@ -26,7 +26,7 @@ from websockets.sync.client import connect
 
 from moodlens.detector import DEFAULT_THRESHOLD, EmotionDetector
 from moodlens.labels import EMOTIONS
-from moodlens.server import MAX_FRAME_BYTES, SERVER_FOLDER
+from moodlens.serving.server import MAX_FRAME_BYTES, SERVER_FOLDER
 
 PHOTOS = ["fr_obama.jpg", "fr_two_people.jpg", "fr_kit_with_rose.jpg", "deepface_img5.jpg", "fer_justin.jpg",
           "deepface_selfie-many-people.jpg", "fer_no-faces.jpg"]

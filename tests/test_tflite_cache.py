@@ -13,11 +13,11 @@ import pytest
 from ai_edge_litert.interpreter import Interpreter
 from errors_helpers import call_script, fer_faces
 
-from moodlens.classifier import EmotionClassifier
+from moodlens.emotions.classifier import EmotionClassifier
+from moodlens.emotions.modelio import save_model
+from moodlens.emotions.networks import build_model
+from moodlens.emotions.preprocess import to_model_input
 from moodlens.labels import EMOTIONS
-from moodlens.model import build_model
-from moodlens.modelio import save_model
-from moodlens.preprocess import to_model_input
 
 THREE = ("angry", "happy", "sad")
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from moodlens.emotions.modelio import load_model
 from moodlens.labels import EMOTIONS
-from moodlens.modelio import load_model
 
 
 def history(model: Path) -> list[dict[str, str]]:
@@ -125,7 +125,7 @@ tf.config.set_visible_devices([], "GPU")
 cpu = tf.config.list_physical_devices("CPU")[0]
 tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
 
-from moodlens import training
+from moodlens.training import loop as training
 
 used = []
 def recording_strategy_for(name, real=training.strategy_for):
@@ -154,9 +154,9 @@ def test_a_resumed_weight_average_run_trains_on_from_the_raw_weights(tiny_data: 
     import keras
     import numpy as np
 
-    from moodlens.data import load_training_data
-    from moodlens.pipeline import make_dataset
-    from moodlens.training import Checkpointer, TrainConfig, WeightAverage, artifact_paths, compile_new, restore
+    from moodlens.training.data import load_training_data
+    from moodlens.training.loop import Checkpointer, TrainConfig, WeightAverage, artifact_paths, compile_new, restore
+    from moodlens.training.pipeline import make_dataset
 
     config = TrainConfig(data=tiny_data, output=tmp_path / "m.h5", arch="seed", batch_size=16, learning_rate=1e-2,
                          schedule="constant", ema=0.9)

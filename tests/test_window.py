@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 from moodlens.live import Playback
-from moodlens.overlay import COLORS
+from moodlens.media.overlay import COLORS
 
 VIDEO = "fer_woman2.mp4"
 SHOW_TIMEOUT_S = 240  # a cold start converts the model with TensorFlow first; CI machines are slow

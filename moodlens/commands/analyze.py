@@ -43,7 +43,7 @@ def parse_args(argv: list[str] | None = None, prog: str | None = None) -> argpar
 
 def start_engine(args: argparse.Namespace, spec, choice, files: int):
     """The engine the options ask for, with no more workers than `files` to analyse."""
-    from moodlens.engines import LocalEngine, RayEngine
+    from moodlens.batch.engines import LocalEngine, RayEngine
 
     if args.engine == "ray":
         return RayEngine(spec, choice, args.workers, args.address, files)
@@ -52,11 +52,11 @@ def start_engine(args: argparse.Namespace, spec, choice, files: int):
 
 def main(argv: list[str] | None = None, prog: str | None = None) -> None:
     args = parse_args(argv, prog)
-    from moodlens.analyze import FrameChoice, WorkFolder, find_files, settings_of
-    from moodlens.batch import plots_path, run_batch, write_outputs
+    from moodlens.batch.analyze import FrameChoice, WorkFolder, find_files, settings_of
+    from moodlens.batch.runner import plots_path, run_batch, write_outputs
+    from moodlens.batch.tables import check_format, summary_path
     from moodlens.errors import MoodlensError
-    from moodlens.outputs import check_writable
-    from moodlens.tables import check_format, summary_path
+    from moodlens.media.outputs import check_writable
 
     check_format(args.output)
     check_writable(args.output, "records")

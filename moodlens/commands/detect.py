@@ -34,7 +34,7 @@ def parse_args(argv: list[str] | None = None, prog: str | None = None) -> argpar
 def main(argv: list[str] | None = None, prog: str | None = None) -> None:
     args = parse_args(argv, prog)
     from moodlens.live import detect_source, display_available
-    from moodlens.sources import Source
+    from moodlens.media.sources import Source
 
     detector = detector_spec(args, args.backend, args.threads).build()
     source = Source(args.source)

@@ -17,7 +17,7 @@ from moodlens.commands.options import MODEL_NAME, default_model
 
 
 def parse_args(argv: list[str] | None = None, prog: str | None = None) -> argparse.Namespace:
-    from moodlens.classifier import DEFAULT_TTA
+    from moodlens.emotions.classifier import DEFAULT_TTA
 
     p = argparse.ArgumentParser(prog=prog, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data", type=Path, required=True, help="folder of <emotion>/ image folders")
@@ -45,10 +45,10 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> None:
 
     from moodlens.detector import EmotionDetector
     from moodlens.errors import MoodlensError
-    from moodlens.evaluation import evaluate_folder, votes_accuracy
-    from moodlens.metrics import format_report
-    from moodlens.outputs import check_writable, write_json
-    from moodlens.plots import plot_confusion
+    from moodlens.evaluation.measure import evaluate_folder, votes_accuracy
+    from moodlens.evaluation.metrics import format_report
+    from moodlens.evaluation.plots import plot_confusion
+    from moodlens.media.outputs import check_writable, write_json
 
     outputs = [(args.json, "report", lambda path: write_json(report, path)),
                (args.plot, "plot", lambda path: plot_confusion(np.array(report["confusion"]), detector.labels, path))]

@@ -1,12 +1,9 @@
 """Options shared by the commands that detect faces (detect, analyze), and the detector they describe."""
 
 import argparse
-import dataclasses
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from moodlens import cli
-from moodlens.classifier import DEFAULT_TTA
 from moodlens.detector import (
     DEFAULT_DETECTOR,
     DEFAULT_MARGIN,
@@ -14,9 +11,10 @@ from moodlens.detector import (
     DEFAULT_SMOOTH,
     DEFAULT_THRESHOLD,
     DETECTORS,
-    EmotionDetector,
+    DetectorSpec,
 )
-from moodlens.faces import CascadeParams
+from moodlens.emotions.classifier import DEFAULT_TTA
+from moodlens.faces.cascade import CascadeParams
 
 MODEL_NAME = "model_file.h5"
 # The committed model, inside the package (in a checkout a symlink to the top-level file; a wheel holds a copy).
@@ -36,30 +34,6 @@ def smoothing(text: str) -> float:
         raise argparse.ArgumentTypeError(f"expected a value from 0 to below 1, received {value}")
     return value
 
-
-@dataclass(frozen=True)
-class DetectorSpec:
-    """Everything needed to build an EmotionDetector; small and picklable, so worker processes and Ray
-    actors each build their own from it."""
-
-    model: Path
-    cascade: Path | None = None
-    params: CascadeParams = field(default_factory=CascadeParams)
-    margin: float = DEFAULT_MARGIN
-    threshold: float = 0.0
-    tta: bool = DEFAULT_TTA
-    backend: str = "tflite"
-    threads: int | None = None
-    detector: str = DEFAULT_DETECTOR
-
-    def absolute(self) -> "DetectorSpec":
-        """The same with absolute file paths, for workers that run in other folders (Ray on a cluster)."""
-        return dataclasses.replace(self, model=self.model.absolute(),
-                                   cascade=self.cascade.absolute() if self.cascade else None)
-
-    def build(self) -> EmotionDetector:
-        return EmotionDetector(self.model, self.cascade, self.params, margin=self.margin, threshold=self.threshold,
-                               tta=self.tta, backend=self.backend, threads=self.threads, detector=self.detector)
 
 
 def add_detector_options(p: argparse.ArgumentParser) -> None:

@@ -15,7 +15,7 @@ from pathlib import Path
 from moodlens import cli
 from moodlens.commands.options import add_detector_options, check_detector_options, detector_spec
 from moodlens.errors import MoodlensError
-from moodlens.server import ServerSettings
+from moodlens.serving.server import ServerSettings
 
 
 def port(text: str) -> int:
@@ -77,7 +77,7 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> None:
     args = parse_args(argv, prog)
     import uvicorn
 
-    from moodlens.server import MAX_FRAME_BYTES, create_app
+    from moodlens.serving.server import MAX_FRAME_BYTES, create_app
 
     for path in (args.certfile, args.keyfile):
         if path is not None and not path.is_file():

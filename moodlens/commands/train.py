@@ -54,7 +54,7 @@ def parse_args(argv: list[str] | None = None, prog: str | None = None) -> argpar
                    help="add each --extra face this many times (default 1)")
     p.add_argument("--teacher", type=Path, default=None, metavar="MODEL",
                    help="distil: each augmented face's target mixes its own with this model's (or ensemble's, "
-                        "see moodlens.ensemble) probabilities for the same face")
+                        "see moodlens.emotions.ensemble) probabilities for the same face")
     p.add_argument("--teacher-weight", type=cli.fraction, default=0.5,
                    help="the teacher's share of each target (default 0.5)")
     p.add_argument("--holdout", type=cli.fraction, default=0.0, metavar="FRACTION",
@@ -97,7 +97,7 @@ def parse_args(argv: list[str] | None = None, prog: str | None = None) -> argpar
 
 
 def config_from(args):
-    from moodlens.training import TrainConfig
+    from moodlens.training.loop import TrainConfig
 
     seed_recipe = args.arch == "seed"  # the classic recipe: plain Adam at a constant rate
     defaults = {
@@ -118,16 +118,16 @@ def config_from(args):
 
 def main(argv: list[str] | None = None, prog: str | None = None) -> None:
     args = parse_args(argv, prog)
-    from moodlens.trainset import load_training_set
+    from moodlens.training.trainset import load_training_set
 
     # Loaded before TensorFlow: bad data is reported in seconds.
     splits = load_training_set(args.data, args.votes, args.votes_weight, tuple(args.extra), args.extra_repeat,
                                args.holdout, args.seed)
-    from moodlens.training import train
+    from moodlens.training.loop import train
 
     config = config_from(args)
     if args.distribute == "multiworker":
-        from moodlens.distribute import worker_output
+        from moodlens.training.distribute import worker_output
 
         with worker_output(config.output) as output:  # only the chief writes where asked
             best = train(dataclasses.replace(config, output=output), splits)

@@ -12,7 +12,7 @@ from itertools import count
 
 import numpy as np
 
-from moodlens.faces import Box, iou
+from moodlens.faces.cascade import Box, iou
 
 MATCH_IOU = 0.3  # a face box overlapping a track's last box this much is the same face
 # Measured in benchmarks/face_quality.py: 0.5 halves the box jitter on the real videos (0.042 to 0.022

@@ -14,10 +14,10 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from moodlens.analyze import FileResult
+from moodlens.batch.analyze import FileResult
 from moodlens.detector import UNCERTAIN
 from moodlens.errors import MoodlensError
-from moodlens.files import replaced
+from moodlens.media.files import replaced
 
 if TYPE_CHECKING:
     import pyarrow

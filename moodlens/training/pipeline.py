@@ -8,7 +8,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from moodlens.data import Split
+from moodlens.training.data import Split
 
 ROTATION_DEGREES = 10
 SHIFT = 0.1  # fraction of the face size

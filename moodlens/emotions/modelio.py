@@ -12,10 +12,10 @@ from typing import TYPE_CHECKING, BinaryIO
 
 import h5py
 
+from moodlens.emotions.preprocess import INPUT_SHAPE
 from moodlens.errors import MoodlensError
-from moodlens.files import replaced
 from moodlens.labels import EMOTIONS
-from moodlens.preprocess import INPUT_SHAPE
+from moodlens.media.files import replaced
 
 if TYPE_CHECKING:
     import keras

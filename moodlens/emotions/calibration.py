@@ -12,8 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
-from moodlens.data import Split
 from moodlens.errors import MoodlensError
+from moodlens.training.data import Split
 
 BINS = 15
 TEMPERATURES = np.exp(np.linspace(np.log(0.25), np.log(4.0), 281))  # 1 % steps
@@ -64,7 +64,7 @@ def set_temperature(model, temperature: float) -> None:
 def calibrate_file(path: Path, faces: Split) -> float:
     """Fit the temperature of the model in `path` on `faces` (held out from its training), write it into
     the model file and print the calibration error before and after; returns the temperature."""
-    from moodlens.modelio import load_model, save_model
+    from moodlens.emotions.modelio import load_model, save_model
 
     model, labels = load_model(path)
     scores = model.predict(faces.x, batch_size=256, verbose=0)

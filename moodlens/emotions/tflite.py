@@ -21,10 +21,10 @@ from pathlib import Path
 
 import numpy as np
 
+from moodlens.emotions.preprocess import INPUT_SHAPE
 from moodlens.errors import MoodlensError, os_error_text
-from moodlens.files import replaced
+from moodlens.media.files import replaced
 from moodlens.native import native_stderr_silenced
-from moodlens.preprocess import INPUT_SHAPE
 
 CONVERSION = "int8-weights"  # part of the cache key: a change of conversion never reuses an old file
 
@@ -66,7 +66,7 @@ def convert(data: bytes, model_path: Path) -> bytes:
     """
     import tensorflow as tf
 
-    from moodlens.modelio import load_model
+    from moodlens.emotions.modelio import load_model
 
     with tempfile.TemporaryDirectory() as folder:
         copy = Path(folder) / model_path.name
@@ -132,7 +132,7 @@ def cached_runner(entry: Path, labels: tuple[str, ...], threads: int | None) -> 
 def load_tflite(model_path: Path, threads: int | None = None) -> tuple[Callable, tuple[str, ...]]:
     """A callable scoring (N, 48, 48, 1) faces, and the model's labels; a missing or damaged cache
     entry is (re)built from the model's bytes."""
-    from moodlens.modelio import read_labels
+    from moodlens.emotions.modelio import read_labels
 
     data = read_model_bytes(model_path)
     labels = read_labels(NamedBytes(data, model_path))

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import numpy as np
 
+from moodlens.emotions.preprocess import FACE_SIZE, to_model_input
 from moodlens.errors import MoodlensError
-from moodlens.images import image_files, read_image, visible
 from moodlens.labels import EMOTIONS, FER2013_CSV_ORDER, canonical_order
-from moodlens.preprocess import FACE_SIZE, to_model_input
+from moodlens.media.images import image_files, read_image, visible
 
 
 class Split:

@@ -3,13 +3,13 @@ from labelled photos added (see ferplus.py and photos.py)."""
 
 from pathlib import Path
 
-from moodlens.data import Split, joined
 from moodlens.errors import MoodlensError
+from moodlens.training.data import Split, joined
 
 
 def with_votes(split: Split, votes_csv: Path, weight: float) -> Split:
     """The faces that have votes, targets mixing their own label and the votes; "not a face" dropped."""
-    from moodlens.ferplus import read_votes, soft_targets
+    from moodlens.training.ferplus import read_votes, soft_targets
 
     if split.files is None:
         raise MoodlensError("--votes needs faces loaded from image files (a data folder, not a CSV)")
@@ -24,8 +24,8 @@ def with_votes(split: Split, votes_csv: Path, weight: float) -> Split:
 def with_photos(split: Split, folders: list[Path], repeat: int) -> Split:
     """`split` plus the largest face of every photo in `folders` (each `<emotion>/`), `repeat` times."""
     from moodlens.detector import DEFAULT_MARGIN
-    from moodlens.faces import FaceFinder
-    from moodlens.photos import load_photo_split
+    from moodlens.faces.cascade import FaceFinder
+    from moodlens.training.photos import load_photo_split
 
     finder = FaceFinder()
     for folder in folders:
@@ -45,7 +45,7 @@ def load_training_set(data: Path, votes: Path | None = None, votes_weight: float
     With a `holdout` fraction, validation is that share of each class of the training faces (drawn
     with `seed`) instead of the test split, which training then never sees.
     """
-    from moodlens.data import load_training_data
+    from moodlens.training.data import load_training_data
 
     train, val = load_training_data(data)
     if holdout:

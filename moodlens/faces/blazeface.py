@@ -15,7 +15,7 @@ import numpy as np
 from ai_edge_litert.interpreter import Interpreter
 
 from moodlens.errors import MoodlensError
-from moodlens.faces import Box, CascadeParams, grow, inside, iou, overlap, suppress_overlaps
+from moodlens.faces.cascade import Box, CascadeParams, grow, inside, iou, overlap, suppress_overlaps
 
 MODEL = "face_detection_short_range.tflite"
 SIZE = 128  # the network's input side, pixels

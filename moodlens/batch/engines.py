@@ -16,8 +16,8 @@ from multiprocessing.process import BaseProcess
 
 import cv2
 
-from moodlens.analyze import FileResult, FrameChoice, Progress, analyze_file
-from moodlens.commands.options import DetectorSpec
+from moodlens.batch.analyze import FileResult, FrameChoice, Progress, analyze_file
+from moodlens.detector import DetectorSpec
 from moodlens.errors import MoodlensError
 
 OnProgress = Callable[[str, int], None]  # (file, frames read so far)

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
+from moodlens.emotions.preprocess import INPUT_SHAPE, to_model_input
+from moodlens.emotions.tflite import load_tflite
 from moodlens.errors import MoodlensError
-from moodlens.preprocess import INPUT_SHAPE, to_model_input
-from moodlens.tflite import load_tflite
 
 BACKENDS = ("tflite", "tf")
 # Averaging each face with its mirror image lifts FER2013 test accuracy, for a second model call per
@@ -30,7 +30,7 @@ class TFFunctionRunner:
     def __init__(self, model_path: Path):
         import tensorflow as tf
 
-        from moodlens.modelio import load_model
+        from moodlens.emotions.modelio import load_model
 
         self.model, self.labels = load_model(model_path)
         self._tf = tf

@@ -19,8 +19,8 @@ import cv2
 
 from moodlens.errors import MoodlensError
 from moodlens.live import detect_source
-from moodlens.shared import SharedDetector
-from moodlens.sources import Frame, Source
+from moodlens.media.sources import Frame, Source
+from moodlens.serving.shared import SharedDetector
 
 ANNOTATED = "annotated.webm"
 LOGS = {"jsonl": "faces.jsonl", "csv": "faces.csv"}

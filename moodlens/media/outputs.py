@@ -17,8 +17,8 @@ import numpy as np
 
 from moodlens.detector import Detection
 from moodlens.errors import MoodlensError
-from moodlens.files import replaced, temporary_name
 from moodlens.interrupts import interrupts_deferred
+from moodlens.media.files import replaced, temporary_name
 
 VIDEO_CODECS = {".mp4": "mp4v", ".avi": "MJPG", ".mkv": "MJPG", ".webm": "VP80"}  # browsers play only WebM of these
 

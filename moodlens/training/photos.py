@@ -10,11 +10,11 @@ from pathlib import Path
 
 import numpy as np
 
-from moodlens.data import Split, labelled_files
+from moodlens.emotions.preprocess import crop_face, to_gray, to_model_input
 from moodlens.errors import MoodlensError
-from moodlens.faces import Box, FaceFinder
-from moodlens.images import read_image
-from moodlens.preprocess import crop_face, to_gray, to_model_input
+from moodlens.faces.cascade import Box, FaceFinder
+from moodlens.media.images import read_image
+from moodlens.training.data import Split, labelled_files
 
 
 def load_photo_split(folder: Path, labels: tuple[str, ...] | None, finder: FaceFinder, margin: float,

@@ -20,13 +20,12 @@ from pathlib import Path
 
 import cv2
 
-from moodlens.commands.options import DetectorSpec
-from moodlens.detector import DEFAULT_REDETECT, DEFAULT_SMOOTH, EmotionDetector
+from moodlens.detector import DEFAULT_REDETECT, DEFAULT_SMOOTH, DetectorSpec, EmotionDetector
 from moodlens.errors import MoodlensError
-from moodlens.files import file_digest, replaced
-from moodlens.images import IMAGE_SUFFIXES
-from moodlens.outputs import face_record, write_json
-from moodlens.sources import Source
+from moodlens.media.files import file_digest, replaced
+from moodlens.media.images import IMAGE_SUFFIXES
+from moodlens.media.outputs import face_record, write_json
+from moodlens.media.sources import Source
 
 VIDEO_SUFFIXES = frozenset({".mp4", ".avi", ".mkv", ".mov", ".m4v", ".webm", ".mpg", ".mpeg", ".wmv", ".flv"})
 LIST_SUFFIX = ".txt"  # a source ending in .txt lists files, one a line

@@ -9,8 +9,8 @@ matplotlib.use("Agg")  # files only; never needs a display
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from moodlens.files import replaced  # noqa: E402
-from moodlens.overlay import COLORS  # noqa: E402
+from moodlens.media.files import replaced  # noqa: E402
+from moodlens.media.overlay import COLORS  # noqa: E402
 
 
 def save_figure(fig: plt.Figure, path: Path) -> None:

@@ -8,7 +8,7 @@ the classes. Augmentation is not part of the model: it runs in the training inpu
 import keras
 from keras import layers
 
-from moodlens.preprocess import INPUT_SHAPE
+from moodlens.emotions.preprocess import INPUT_SHAPE
 
 FILTERS = (32, 64, 128, 256)
 

@@ -1,6 +1,6 @@
 """Split a labelled photo folder by person, so no performer is both trained on and measured.
 
-    python -m moodlens.group_split ../shared/posed/taiwanese ../posed_split --hold-out 10
+    python -m moodlens.training.group_split ../shared/posed/taiwanese ../posed_split --hold-out 10
 
 makes `../posed_split/train/<emotion>/` and `../posed_split/held_out/<emotion>/` of links to the
 photos; the group of a photo is the start of its file name (two digits of performer id in the posed
@@ -11,7 +11,7 @@ import argparse
 import random
 from pathlib import Path
 
-from moodlens.data import labelled_files
+from moodlens.training.data import labelled_files
 
 
 def group_split(source: Path, dest: Path, hold_out: int, group_chars: int = 2, seed: int = 0) -> list[str]:

@@ -19,16 +19,16 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from moodlens.calibration import calibrate_file
-from moodlens.data import Split
+from moodlens.emotions.calibration import calibrate_file
+from moodlens.emotions.modelio import load_model, save_model
+from moodlens.emotions.networks import build_model
 from moodlens.errors import MoodlensError, os_error_text
-from moodlens.files import replaced
+from moodlens.evaluation.plots import plot_history
 from moodlens.interrupts import interrupts_deferred
-from moodlens.model import build_model
-from moodlens.modelio import load_model, save_model
-from moodlens.pipeline import make_dataset
-from moodlens.plots import plot_history
-from moodlens.trainset import load_training_set
+from moodlens.media.files import replaced
+from moodlens.training.data import Split
+from moodlens.training.pipeline import make_dataset
+from moodlens.training.trainset import load_training_set
 
 
 @dataclass
@@ -194,7 +194,7 @@ def strategy_for(name: str) -> tf.distribute.Strategy:
     if name == "none":
         return tf.distribute.get_strategy()
     if name == "multiworker":
-        from moodlens.distribute import multiworker_strategy
+        from moodlens.training.distribute import multiworker_strategy
 
         return multiworker_strategy()
     devices = tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("CPU")

@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 
 from moodlens.errors import MoodlensError
-from moodlens.images import IMAGE_SUFFIXES, image_files, read_image
+from moodlens.media.images import IMAGE_SUFFIXES, image_files, read_image
 
 
 @dataclass

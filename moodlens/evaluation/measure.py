@@ -10,10 +10,10 @@ from pathlib import Path
 
 import numpy as np
 
-from moodlens.data import load_folder_split
-from moodlens.metrics import classification_report
-from moodlens.preprocess import crop_face
+from moodlens.emotions.preprocess import crop_face
+from moodlens.evaluation.metrics import classification_report
 from moodlens.progress import progress_bar
+from moodlens.training.data import load_folder_split
 
 
 def evaluate_folder(detector, folder: Path, photos: bool, batch_size: int = 256, crop: Callable = crop_face
@@ -24,7 +24,7 @@ def evaluate_folder(detector, folder: Path, photos: bool, batch_size: int = 256,
     `detector` is an `EmotionDetector`: its face search and margin for photos, its classifier for all;
     `crop` replaces detect.py's way of cutting a photo's face out (see `photos.load_photo_split`).
     """
-    from moodlens.photos import load_photo_split
+    from moodlens.training.photos import load_photo_split
 
     labels = detector.labels
     split, missed = (load_photo_split(folder, labels, detector.faces, detector.margin, crop) if photos
@@ -47,7 +47,7 @@ def evaluate_folder(detector, folder: Path, photos: bool, batch_size: int = 256,
 
 def votes_accuracy(records: list[dict], votes_csv: Path, labels: tuple[str, ...]) -> dict:
     """Accuracy against the annotators' majority (FER+), over the images that have one."""
-    from moodlens.ferplus import majority, read_votes
+    from moodlens.training.ferplus import majority, read_votes
 
     found = [r for r in records if r["predicted"] is not None]
     truth = majority([Path(r["file"]) for r in found], read_votes(votes_csv, labels))

@@ -8,11 +8,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from moodlens.analyze import FileResult, WorkFolder, frames_in
+from moodlens.batch.analyze import FileResult, WorkFolder, frames_in
+from moodlens.batch.tables import record_table, summary_path, summary_row, write_csv
 from moodlens.errors import MoodlensError
-from moodlens.plots import plot_emotions_over_time
+from moodlens.evaluation.plots import plot_emotions_over_time
 from moodlens.progress import progress_bar
-from moodlens.tables import record_table, summary_path, summary_row, write_csv
 
 
 class Engine(Protocol):

@@ -1,6 +1,6 @@
 """The web server behind serve.py: the page, the HTTP API and the live WebSocket, around one detector.
 
-    GET  /                 the page (moodlens/web/): camera, live boxes and bars, photo and video upload
+    GET  /                 the page (moodlens/serving/web/): camera, live boxes and bars, photo and video upload
     GET  /api/health       {"status": "ok", "labels": [...]}
     POST /api/detect       a photo (form field `image`) -> its faces, as detect.py finds them
     WS   /api/stream       JPEG frames in, one JSON message of tracked, smoothed faces per frame out
@@ -33,10 +33,10 @@ from starlette.exceptions import HTTPException
 
 from moodlens.detector import DEFAULT_REDETECT, DEFAULT_SMOOTH, Detection, EmotionDetector
 from moodlens.errors import MoodlensError
-from moodlens.gate import Gate, GateSettings
-from moodlens.images import IMAGE_SUFFIXES, decode_image
-from moodlens.shared import SharedDetector, SharedStream
-from moodlens.video_jobs import ANNOTATED, Busy, VideoJob, VideoJobs
+from moodlens.media.images import IMAGE_SUFFIXES, decode_image
+from moodlens.serving.gate import Gate, GateSettings
+from moodlens.serving.shared import SharedDetector, SharedStream
+from moodlens.serving.video_jobs import ANNOTATED, Busy, VideoJob, VideoJobs
 
 WEB = Path(__file__).with_name("web")
 MAX_PIXELS = 50_000_000  # a photo or frame claiming more is refused before decoding: 50 MP is a big phone photo

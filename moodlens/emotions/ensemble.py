@@ -2,7 +2,7 @@
 probabilities are averaged inside the graph, so detect.py, evaluate.py and the TFLite path load and
 call it as they do any model file. It costs one member's time per member.
 
-    python -m moodlens.ensemble runs/a/model_file.h5 runs/b/model_file.h5 --output ensemble.h5
+    python -m moodlens.emotions.ensemble runs/a/model_file.h5 runs/b/model_file.h5 --output ensemble.h5
 """
 
 import argparse
@@ -20,8 +20,8 @@ def build_ensemble(paths: list[Path]) -> tuple["keras.Model", tuple[str, ...]]:
     """One model averaging the probabilities of the model files in `paths` (same labels, in the same order)."""
     import keras
 
-    from moodlens.modelio import load_model, read_labels
-    from moodlens.preprocess import INPUT_SHAPE
+    from moodlens.emotions.modelio import load_model, read_labels
+    from moodlens.emotions.preprocess import INPUT_SHAPE
 
     if len(paths) < 2:
         raise MoodlensError(f"an ensemble needs at least 2 model files, received {len(paths)}")
@@ -43,8 +43,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("models", type=Path, nargs="+", help="model files written by train.py (.h5)")
     p.add_argument("--output", type=Path, required=True, help="the ensemble's model file to write (.h5)")
     args = p.parse_args(argv)
-    from moodlens.modelio import save_model
-    from moodlens.outputs import check_writable
+    from moodlens.emotions.modelio import save_model
+    from moodlens.media.outputs import check_writable
 
     check_writable(args.output, "ensemble")
     model, labels = build_ensemble(args.models)

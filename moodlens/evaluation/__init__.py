@@ -1,0 +1,1 @@
+"""Measuring a model on labelled faces: accuracy, per-class figures and their plots."""

@@ -1,0 +1,1 @@
+"""Finding faces in a frame (Haar cascade, BlazeFace), following them across frames, and scene cuts."""

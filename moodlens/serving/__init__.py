@@ -1,0 +1,1 @@
+"""The web server: the page, the HTTP and WebSocket API, request limits and background video jobs."""
