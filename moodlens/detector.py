@@ -14,9 +14,11 @@ from pathlib import Path
 import numpy as np
 
 from moodlens.emotions.classifier import DEFAULT_TTA, EmotionClassifier
-from moodlens.emotions.preprocess import crop_face, to_gray
-from moodlens.errors import MoodlensError
-from moodlens.faces.cascade import Box, CascadeParams, FaceFinder, suppress_overlaps
+from moodlens.emotions.preprocess import face_crop, to_gray
+from moodlens.faces.cascade import CascadeParams
+from moodlens.faces.finders import DEFAULT_DETECTOR, make_finder, search_view
+from moodlens.faces.geometry import Box, landmarks_of, suppress_overlaps
+from moodlens.faces.pose import head_pose, is_turned
 from moodlens.faces.scenes import CutDetector
 from moodlens.faces.tracking import Tracker
 
@@ -31,21 +33,29 @@ DEFAULT_THRESHOLD = 0.4
 # flicker from 13.0 % to 6.5 % for 4 frames of lag when the expression really changes; 0.9 costs 10.
 DEFAULT_SMOOTH = 0.8
 DEFAULT_REDETECT = 5
-# The Haar cascade stays the default: BlazeFace was not measured better on every count (README,
-# benchmarks/face_quality.py): over a whole frame it misses every face of a street crowd.
-DETECTORS = ("haar", "blazeface")
-DEFAULT_DETECTOR = "haar"
 
 
 @dataclass
 class Detection:
-    """One face: its box, the top emotion (or "uncertain"), its probability, every class's score."""
+    """One face: its box, the top emotion (or "uncertain"), its probability, every class's score; and,
+    where the finder gives landmarks (YuNet), the five points, the head's pose and whether the face is
+    turned further than the faces the model learned from (its emotion is then less reliable)."""
 
     box: Box
     emotion: str
     confidence: float
     scores: dict[str, float]
     track: int | None = None  # the same number on every frame of one face (video only)
+    landmarks: np.ndarray | None = None  # (5, 2): see faces/pose.py's LANDMARK_NAMES
+    pose: dict[str, float] | None = None  # {"roll", "yaw"} in degrees: see faces/pose.py
+    turned: bool | None = None
+
+    def record(self) -> dict:
+        """This face as the logs and the API give it, ready for JSON."""
+        landmarks = None if self.landmarks is None else np.round(self.landmarks.astype(float), 1).tolist()
+        return {"track": self.track, "box": [int(v) for v in self.box], "emotion": self.emotion,
+                "confidence": round(self.confidence, 4), "scores": {k: round(v, 4) for k, v in self.scores.items()},
+                "landmarks": landmarks, "pose": self.pose, "turned": self.turned}
 
 
 class EmotionDetector:
@@ -53,8 +63,10 @@ class EmotionDetector:
 
     Args:
         model_path: model file written by train.py.
-        cascade, params: the face cascade XML and how it searches (see `faces.CascadeParams`).
-        detector: "haar" (the cascade, default) or "blazeface" (a DNN, see `blazeface.py`; no cascade).
+        cascade, params: the face cascade XML and how faces are searched (see `cascade.CascadeParams`).
+        detector: "yunet" (a DNN with landmarks, default: see `faces/yunet.py`), "haar" (the cascade) or
+            "blazeface" (see `faces/blazeface.py`).
+        face_model: YuNet's ONNX file (default: the one shipped in the package).
         margin: border added around each face box, as a fraction of its size.
         threshold: below this top probability a face is labelled "uncertain" (0 never).
         tta, backend, threads: see `classifier.EmotionClassifier`.
@@ -63,16 +75,9 @@ class EmotionDetector:
     def __init__(self, model_path: Path | str = "model_file.h5", cascade: Path | None = None,
                  params: CascadeParams | None = None, margin: float = DEFAULT_MARGIN,
                  threshold: float = 0.0, tta: bool = DEFAULT_TTA, backend: str = "tflite", threads: int | None = None,
-                 detector: str = DEFAULT_DETECTOR):
-        # first: a bad cascade file is refused before the model loads
-        if detector == "blazeface":
-            from moodlens.faces.blazeface import BlazeFaceFinder
-
-            self.faces = BlazeFaceFinder(params, threads)
-        elif detector == "haar":
-            self.faces = FaceFinder(cascade, params)
-        else:
-            raise MoodlensError(f"unknown face detector {detector!r} (expected one of {', '.join(DETECTORS)})")
+                 detector: str = DEFAULT_DETECTOR, face_model: Path | None = None):
+        # first: a bad cascade or face model file is refused before the model loads
+        self.faces = make_finder(detector, params, cascade, face_model, threads)
         self.classifier = EmotionClassifier(model_path, tta=tta, backend=backend, threads=threads)
         self.margin, self.threshold = margin, threshold
 
@@ -83,19 +88,23 @@ class EmotionDetector:
     def detect(self, frame: np.ndarray) -> list[Detection]:
         """Every face found in one frame (BGR, BGRA or gray), largest first."""
         gray = to_gray(frame)
-        boxes = self.faces.find(gray)
+        boxes = self.faces.find(search_view(self.faces, frame, gray))
         return [self.describe(box, p) for box, p in zip(boxes, self.score(gray, boxes))]
 
     def score(self, gray: np.ndarray, boxes: list[Box], mirrored: bool | None = None) -> np.ndarray:
         """Class probabilities for the faces at `boxes`, in one classifier call (`mirrored`: see
         `EmotionClassifier.scores`)."""
-        return self.classifier.classify([crop_face(gray, box, self.margin) for box in boxes], mirrored)
+        return self.classifier.classify([face_crop(gray, box, self.margin) for box in boxes], mirrored)
 
     def describe(self, box: Box, probs: np.ndarray, track: int | None = None) -> Detection:
         top = int(np.argmax(probs))
         emotion = self.labels[top] if probs[top] >= self.threshold else UNCERTAIN
         scores = {name: float(p) for name, p in zip(self.labels, probs)}
-        return Detection(box, emotion, float(probs[top]), scores, track)
+        landmarks = landmarks_of(box)
+        if landmarks is None:
+            return Detection(box, emotion, float(probs[top]), scores, track)
+        pose = head_pose(landmarks)
+        return Detection(box, emotion, float(probs[top]), scores, track, landmarks, pose, is_turned(pose))
 
     def stream(self, smooth: float = DEFAULT_SMOOTH, redetect: int = DEFAULT_REDETECT) -> "FaceStream":
         """A stateful per-video processor; see FaceStream."""
@@ -152,24 +161,27 @@ class FaceStream:
         cut = self.cuts(gray)
         if cut:
             self.tracker.end_all()
-        tracks = self.tracker.update(self.find_boxes(gray, cut))
+        tracks = self.tracker.update(self.find_boxes(search_view(self.detector.faces, frame, gray), cut))
         mirrored = self.frames % 2 == 1 if self.alternate else None
         self.frames += 1
         probs = self.detector.score(gray, [t.box for t in tracks], mirrored)
         return [self.detector.describe(t.box, t.smooth(p, self.smooth), t.id) for t, p in zip(tracks, probs)]
 
-    def find_boxes(self, gray: np.ndarray, cut: bool) -> list[Box]:
-        """Known faces found again near their last boxes, plus new ones when the schedule says so.
+    def find_boxes(self, image: np.ndarray, cut: bool) -> list[Box]:
+        """Known faces found again near their last boxes, plus new ones when the schedule says so; a
+        finder that searches every frame (YuNet) finds them all there, and the tracker matches them.
 
         A known face keeps the box the local search gives it even on whole-frame search frames: the
         two searches size a face slightly differently, and alternating made a still face's box jump.
         """
         faces = self.detector.faces
-        followed = [faces.refine(gray, t.box, LOST_WINDOW) if t.misses else faces.refine(gray, t.box)
+        if faces.searches_every_frame:
+            return faces.find(image, video=True)
+        followed = [faces.refine(image, t.box, LOST_WINDOW) if t.misses else faces.refine(image, t.box)
                     for t in self.tracker.tracks]
         boxes = suppress_overlaps([b for b in followed if b is not None], faces.params.overlap)
         if self.schedule.full_search(cut):
-            boxes += faces.find(gray, known=boxes, video=True)
+            boxes += faces.find(image, known=boxes, video=True)
         return boxes
 
 
@@ -187,12 +199,15 @@ class DetectorSpec:
     backend: str = "tflite"
     threads: int | None = None
     detector: str = DEFAULT_DETECTOR
+    face_model: Path | None = None
 
     def absolute(self) -> "DetectorSpec":
         """The same with absolute file paths, for workers that run in other folders (Ray on a cluster)."""
         return dataclasses.replace(self, model=self.model.absolute(),
-                                   cascade=self.cascade.absolute() if self.cascade else None)
+                                   cascade=self.cascade.absolute() if self.cascade else None,
+                                   face_model=self.face_model.absolute() if self.face_model else None)
 
     def build(self) -> EmotionDetector:
         return EmotionDetector(self.model, self.cascade, self.params, margin=self.margin, threshold=self.threshold,
-                               tta=self.tta, backend=self.backend, threads=self.threads, detector=self.detector)
+                               tta=self.tta, backend=self.backend, threads=self.threads, detector=self.detector,
+                               face_model=self.face_model)

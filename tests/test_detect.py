@@ -14,13 +14,14 @@ from terminal_helpers import drew_a_bar, run_on_terminal
 from video_helpers import read_frames
 
 from moodlens.detector import DEFAULT_THRESHOLD
+from moodlens.faces.pose import LANDMARK_NAMES, TURNED_YAW
 from moodlens.labels import EMOTIONS
 from moodlens.media.overlay import COLORS
 
 VIDEO = "fer_woman2.mp4"
 VIDEO_FRAMES = 464
 PHOTOS = {"fr_obama.jpg": 1, "fr_two_people.jpg": 2, "fer_no-faces.jpg": 0}  # faces in each (media README)
-FIELDS = {"source", "frame", "time", "track", "box", "emotion", "confidence", "scores"}
+FIELDS = {"source", "frame", "time", "track", "box", "emotion", "confidence", "scores", "landmarks", "pose", "turned"}
 
 
 @dataclass
@@ -74,7 +75,9 @@ def csv_records(path: Path) -> list[dict]:
     return [{"source": r["source"], "frame": int(r["frame"]), "time": float(r["time"]),
              "track": int(r["track"]) if r["track"] else None, "box": [int(r[k]) for k in "xywh"],
              "emotion": r["emotion"], "confidence": float(r["confidence"]),
-             "scores": {k: float(r[k]) for k in EMOTIONS}} for r in rows]
+             "scores": {k: float(r[k]) for k in EMOTIONS}, "pose": {k: float(r[k]) for k in ("roll", "yaw")},
+             "turned": r["turned"] == "True",
+             "landmarks": [[float(r[f"{n}_x"]), float(r[f"{n}_y"])] for n in LANDMARK_NAMES]} for r in rows]
 
 
 def check_record(record: dict, frame_shape: tuple[int, ...], threshold: float = DEFAULT_THRESHOLD) -> None:
@@ -91,6 +94,10 @@ def check_record(record: dict, frame_shape: tuple[int, ...], threshold: float = 
         assert record["emotion"] == "uncertain"
     else:  # logged scores are rounded to 4 places, so two near-equal scores may tie: the label is one of them
         assert scores[record["emotion"]] == pytest.approx(best, abs=1e-4)
+    # detect.py's default finder (YuNet) gives the five landmarks, on the face, and the head's pose
+    assert len(record["landmarks"]) == 5
+    assert all(x <= px <= x + w and y <= py <= y + h for px, py in record["landmarks"])
+    assert set(record["pose"]) == {"roll", "yaw"} and record["turned"] == (abs(record["pose"]["yaw"]) > TURNED_YAW)
 
 
 # --- video -----------------------------------------------------------------------------------------
@@ -171,7 +178,8 @@ def test_folder_output_holds_one_annotated_image_per_photo(folder: Detected, med
 def test_folder_csv_log_has_a_header_and_one_row_per_face(folder: Detected, media: Path) -> None:
     with open(folder.log, newline="") as f:
         header = next(csv.reader(f))
-    assert header == ["source", "frame", "time", "track", "x", "y", "w", "h", "emotion", "confidence", *EMOTIONS]
+    assert header == ["source", "frame", "time", "track", "x", "y", "w", "h", "emotion", "confidence", *EMOTIONS,
+                      "roll", "yaw", "turned", *(f"{n}_{axis}" for n in LANDMARK_NAMES for axis in "xy")]
     records = csv_records(folder.log)
     assert {name: sum(r["source"] == name for r in records) for name in PHOTOS} == PHOTOS
     for record in records:

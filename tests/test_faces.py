@@ -15,7 +15,8 @@ from video_helpers import read_frames
 from moodlens.commands.options import add_detector_options, detector_spec
 from moodlens.detector import Detection, EmotionDetector
 from moodlens.evaluation.metrics import box_jitter, label_flicker
-from moodlens.faces.cascade import REFINE_STEPS, Box, CascadeParams, FaceFinder, overlap, search_near
+from moodlens.faces.cascade import REFINE_STEPS, CascadeParams, FaceFinder, search_near
+from moodlens.faces.geometry import Box, overlap
 from moodlens.faces.tracking import Tracker
 from moodlens.media.overlay import label_place, label_size
 
@@ -234,9 +235,12 @@ def test_smoothing_lowers_label_flicker_on_the_talking_video(detector: EmotionDe
 
 def test_smoothing_keeps_the_real_change_of_expression_a_few_frames_later(detector: EmotionDetector,
                                                                           changing: list) -> None:
-    """Neutral turning to a frown: one real change, kept once, and lagged by smoothing (by 0 without it)."""
+    """Neutral turning to a frown: one real change, kept once by smoothing (the raw labels may waver
+    around it), and lagged by a few frames."""
     raw, smoothed = run_stream(detector, changing, smooth=0.0), run_stream(detector, changing, smooth=0.8)
-    assert flicker(smoothed) == flicker(raw) > 0
+    one_change = 1 / (len(changing) - 1)
+    assert flicker(smoothed) == pytest.approx(one_change)
+    assert flicker(raw) >= flicker(smoothed)
     assert 0 < first_change(smoothed) - first_change(raw) <= 8
 
 

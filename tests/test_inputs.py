@@ -41,7 +41,7 @@ def test_a_cascade_file_that_is_not_a_cascade_is_one_error_line(kind: str, tmp_p
     with pytest.raises(MoodlensError, match="cascade"):
         FaceFinder(cascade)
     outcome = call_script("detect.py", "--no-window", "--source", media / "fer_justin.jpg",
-                          "--model", COMMITTED_MODEL, "--cascade", cascade)
+                          "--model", COMMITTED_MODEL, "--detector", "haar", "--cascade", cascade)
     assert_one_line_error(outcome, cascade)
 
 

@@ -8,7 +8,7 @@ import pytest
 
 from moodlens.detector import EmotionDetector
 from moodlens.emotions.classifier import EmotionClassifier
-from moodlens.emotions.preprocess import crop_face, square_box, to_gray, to_model_input
+from moodlens.emotions.preprocess import crop_face, face_crop, square_box, to_gray, to_model_input
 from moodlens.training.data import load_folder_split
 
 
@@ -71,7 +71,8 @@ def face_frame(fer2013: Path, detector: EmotionDetector) -> tuple[Path, np.ndarr
 
 def test_fer_face_scores_the_same_through_detection_and_evaluation(fer2013: Path, tiny_model, classifier,
                                                                    tmp_path: Path) -> None:
-    detector = EmotionDetector(tiny_model.path, margin=0.5)  # the margin takes the crop to the whole frame
+    # the cascade's box with a margin that takes the crop to the whole frame
+    detector = EmotionDetector(tiny_model.path, margin=0.5, detector="haar")
     path, frame = face_frame(fer2013, detector)
     (found,) = detector.detect(frame)
     assert square_box(found.box, detector.margin, frame.shape) == (0, 0, 96, 96)
@@ -83,13 +84,14 @@ def test_fer_face_scores_the_same_through_detection_and_evaluation(fer2013: Path
     assert found.emotion == classifier.labels[int(np.argmax(expected))]
 
 
+@pytest.mark.parametrize("finder", ["yunet", "haar"])
 def test_face_found_in_a_photo_scores_the_same_saved_as_an_image_file(media: Path, tiny_model, classifier,
-                                                                      tmp_path: Path) -> None:
-    detector = EmotionDetector(tiny_model.path)
+                                                                      tmp_path: Path, finder: str) -> None:
+    detector = EmotionDetector(tiny_model.path, detector=finder)
     frame = cv2.imread(str(media / "fr_obama.jpg"))
     (found,) = detector.detect(frame)
-    crop = crop_face(to_gray(frame), found.box, detector.margin)
-    assert crop.shape[0] == crop.shape[1] > 48  # a real crop, shrunk to 48x48 on both paths
+    crop = face_crop(to_gray(frame), found.box, detector.margin)  # YuNet's face aligned, the cascade's grown
+    assert crop.shape == (48, 48) if finder == "yunet" else crop.shape[0] == crop.shape[1] > 48
     (tmp_path / "neutral").mkdir()
     assert cv2.imwrite(str(tmp_path / "neutral" / "face.png"), crop)
     (expected,) = scores_from_folder(tmp_path, classifier)

@@ -1,8 +1,9 @@
 """Tables of face records by the output's extension: Parquet (pyarrow), CSV or JSON lines; and the
 per-file summary (how often each emotion was seen in each file).
 
-JSON lines keep detect.py's nested record (box as a list, scores as an object); CSV and Parquet are
-flat like detect.py's CSV log: x, y, w, h and one column per emotion's score. Every file is
+JSON lines keep detect.py's nested record (box as a list, scores, pose and landmarks nested); CSV and
+Parquet are flat like detect.py's CSV log: x, y, w, h, one column per emotion's score, the pose and the
+landmarks' coordinates. Every file is
 written under a temporary name and renamed when complete.
 """
 
@@ -18,12 +19,12 @@ from moodlens.batch.analyze import FileResult
 from moodlens.detector import UNCERTAIN
 from moodlens.errors import MoodlensError
 from moodlens.media.files import replaced
+from moodlens.media.outputs import LANDMARK_COLUMNS, flat_columns, flat_record
 
 if TYPE_CHECKING:
     import pyarrow
 
 FORMATS = (".parquet", ".csv", ".jsonl")
-RECORD_COLUMNS = ("path", "source", "frame", "time", "track", "x", "y", "w", "h", "emotion", "confidence")
 
 
 def check_format(path: Path) -> None:
@@ -31,13 +32,14 @@ def check_format(path: Path) -> None:
         raise MoodlensError(f"--output {path}: expected a name ending in {', '.join(FORMATS)}")
 
 
+def table_columns(labels: tuple[str, ...]) -> tuple[str, ...]:
+    """A flat table's columns: the file's path, then detect.py's CSV log's."""
+    return ("path", *flat_columns(labels))
+
+
 def flat(record: dict, labels: tuple[str, ...]) -> dict:
-    """A nested face record as one flat row: the box's four numbers and each label's score as columns."""
-    x, y, w, h = record["box"]
-    row = {k: record[k] for k in RECORD_COLUMNS if k in record}
-    row.update(x=x, y=y, w=w, h=h)
-    row.update((label, record["scores"][label]) for label in labels)
-    return {k: row[k] for k in (*RECORD_COLUMNS, *labels)}
+    """A nested face record as one flat row, as detect.py's CSV log has it, with the file's path."""
+    return {"path": record["path"], **flat_record(record, labels)}
 
 
 def write_csv(rows: list[dict], columns: list[str], path: Path) -> None:
@@ -51,10 +53,10 @@ def write_csv(rows: list[dict], columns: list[str], path: Path) -> None:
 def parquet_schema(labels: tuple[str, ...]) -> "pyarrow.Schema":
     import pyarrow as pa
 
-    ints = ("frame", "track", "x", "y", "w", "h")
-    floats = ("time", "confidence", *labels)
-    return pa.schema([(c, pa.int64() if c in ints else pa.float64() if c in floats else pa.string())
-                      for c in (*RECORD_COLUMNS, *labels)])
+    types = {c: pa.int64() for c in ("frame", "track", "x", "y", "w", "h")}
+    types.update((c, pa.float64()) for c in ("time", "confidence", *labels, "roll", "yaw", *LANDMARK_COLUMNS))
+    types["turned"] = pa.bool_()
+    return pa.schema([(c, types.get(c, pa.string())) for c in table_columns(labels)])
 
 
 @contextlib.contextmanager
@@ -76,7 +78,7 @@ def record_table(path: Path, labels: tuple[str, ...]) -> Iterator[Callable[[list
             if suffix == ".jsonl":
                 yield lambda records: f.writelines(json.dumps(r) + "\n" for r in records)
             else:
-                writer = csv.DictWriter(f, [*RECORD_COLUMNS, *labels])
+                writer = csv.DictWriter(f, table_columns(labels))
                 writer.writeheader()
                 yield lambda records: writer.writerows(flat(r, labels) for r in records)
 

@@ -5,16 +5,15 @@ from pathlib import Path
 
 from moodlens import cli
 from moodlens.detector import (
-    DEFAULT_DETECTOR,
     DEFAULT_MARGIN,
     DEFAULT_REDETECT,
     DEFAULT_SMOOTH,
     DEFAULT_THRESHOLD,
-    DETECTORS,
     DetectorSpec,
 )
 from moodlens.emotions.classifier import DEFAULT_TTA
 from moodlens.faces.cascade import CascadeParams
+from moodlens.faces.finders import DEFAULT_DETECTOR, DETECTORS
 
 MODEL_NAME = "model_file.h5"
 # The committed model, inside the package (in a checkout a symlink to the top-level file; a wheel holds a copy).
@@ -45,44 +44,62 @@ def add_detector_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--scale-factor", type=float, default=None,
                    help=f"cascade image pyramid step (> 1; default {search.scale_factor:g} on photos, "
                         f"{search.video_scale_factor:g} on a video's whole-frame searches)")
-    p.add_argument("--min-neighbors", type=int, default=search.min_neighbors, help="cascade votes a face needs (>= 0)")
+    p.add_argument("--min-neighbors", type=int, default=None,
+                   help=f"cascade votes a face needs (>= 0; default {search.min_neighbors})")
     p.add_argument("--min-size", type=cli.positive_int, default=search.min_size, help="smallest face side in pixels")
     p.add_argument("--min-face", type=cli.fraction, default=search.min_face,
                    help=f"smallest face side as a fraction of the frame's shorter side (default {search.min_face:g}: "
                         "any face of --min-size pixels or more)")
     p.add_argument("--detector", choices=DETECTORS, default=DEFAULT_DETECTOR,
-                   help=f"face finder: the Haar cascade, or BlazeFace, a DNN for close and mid-range faces "
-                        f"(default {DEFAULT_DETECTOR})")
+                   help=f"face finder: YuNet, a small DNN that also finds each face's eyes, nose and mouth (its "
+                        f"faces are aligned on their eyes); the Haar cascade (the classic recipe); or BlazeFace, a "
+                        f"DNN for close and mid-range faces (default {DEFAULT_DETECTOR})")
+    p.add_argument("--face-model", type=Path, default=None,
+                   help="YuNet's ONNX file (default: the one shipped with moodlens)")
     p.add_argument("--no-check", action="store_true",
                    help="keep every cascade candidate (no second-cascade check against phantom faces)")
     p.add_argument("--smooth", type=smoothing, default=DEFAULT_SMOOTH,
                    help=f"label smoothing over video frames, 0 (off) to below 1 (default {DEFAULT_SMOOTH})")
     p.add_argument("--redetect", type=cli.positive_int, default=DEFAULT_REDETECT,
-                   help=f"search whole video frames every N frames, follow known faces in between "
-                        f"(default {DEFAULT_REDETECT})")
+                   help=f"haar and blazeface: search whole video frames every N frames, follow known faces in "
+                        f"between (default {DEFAULT_REDETECT}; yunet searches every frame)")
     p.add_argument("--threshold", type=cli.fraction, default=DEFAULT_THRESHOLD,
                    help=f"below this top probability a face is labelled uncertain (default {DEFAULT_THRESHOLD}, "
                         "0 never)")
     p.add_argument("--margin", type=cli.fraction, default=None,
-                   help="border added around each face box before classifying, as a fraction of its size")
+                   help=f"haar and blazeface: border added around each face box before classifying, as a fraction "
+                        f"of its size (default {DEFAULT_MARGIN}; yunet's faces are framed by their landmarks)")
     p.add_argument("--tta", action=argparse.BooleanOptionalAction, default=DEFAULT_TTA,
                    help="also classify the mirrored face and average (default on: +0.6 points on FER2013 test)")
 
 
+# The face finders that read each option: given with another finder, it would be silently ignored.
+# YuNet's faces are framed by their landmarks (no --margin) and every frame is searched (no --redetect).
+OPTION_FINDERS = {
+    "cascade": ("haar",), "scale_factor": ("haar",), "min_neighbors": ("haar",), "no_check": ("haar",),
+    "face_model": ("yunet",), "margin": ("haar", "blazeface"), "redetect": ("haar", "blazeface"),
+}
+
+
 def check_detector_options(p: argparse.ArgumentParser, args: argparse.Namespace) -> None:
-    """Refuse values argparse's types cannot (they depend on the option)."""
+    """Refuse values argparse's types cannot (they depend on the option), and options the chosen face
+    finder does not read."""
+    for name, finders in OPTION_FINDERS.items():
+        if getattr(args, name) != p.get_default(name) and args.detector not in finders:
+            p.error(f"--{name.replace('_', '-')}: applies to --detector {' or '.join(finders)}, not {args.detector}")
     if args.scale_factor is not None and args.scale_factor <= 1:
         p.error(f"--scale-factor: expected a value above 1, received {args.scale_factor}")
-    if args.min_neighbors < 0:
+    if args.min_neighbors is not None and args.min_neighbors < 0:
         p.error(f"--min-neighbors: expected 0 or more, received {args.min_neighbors}")
 
 
 def detector_spec(args: argparse.Namespace, backend: str = "tflite", threads: int | None = None) -> DetectorSpec:
     """The detector the parsed options describe."""
-    steps = {} if args.scale_factor is None else {"scale_factor": args.scale_factor,
+    steps: dict = {} if args.scale_factor is None else {"scale_factor": args.scale_factor,
                                                   "video_scale_factor": args.scale_factor}
-    params = CascadeParams(**steps, min_neighbors=args.min_neighbors, min_size=args.min_size,
-                           min_face=args.min_face, check=not args.no_check)
+    if args.min_neighbors is not None:
+        steps["min_neighbors"] = args.min_neighbors
+    params = CascadeParams(**steps, min_size=args.min_size, min_face=args.min_face, check=not args.no_check)
     return DetectorSpec(args.model or default_model(), args.cascade, params,
                         DEFAULT_MARGIN if args.margin is None else args.margin, args.threshold, args.tta,
-                        backend, threads, args.detector)
+                        backend, threads, args.detector, args.face_model)

@@ -1,7 +1,7 @@
 """Measuring a model on labelled faces: face crops, or full photos through the detect path.
 
 Crops (FER2013's 48x48 faces) go straight to the classifier. Photos of people go the way detect.py
-takes them: the largest face found by the face search, cropped with the detector's margin; a photo
+takes them: the largest face found by the face search, cropped as detect.py crops it; a photo
 where no face is found counts as wrong in `accuracy_all`.
 """
 
@@ -10,13 +10,13 @@ from pathlib import Path
 
 import numpy as np
 
-from moodlens.emotions.preprocess import crop_face
+from moodlens.emotions.preprocess import face_crop
 from moodlens.evaluation.metrics import classification_report
 from moodlens.progress import progress_bar
 from moodlens.training.data import load_folder_split
 
 
-def evaluate_folder(detector, folder: Path, photos: bool, batch_size: int = 256, crop: Callable = crop_face
+def evaluate_folder(detector, folder: Path, photos: bool, batch_size: int = 256, crop: Callable = face_crop
                     ) -> tuple[dict, list[dict]]:
     """The report of `detector` on `folder/<emotion>/`, and one record per image: file, label,
     predicted (None where no face was found) and the scores.

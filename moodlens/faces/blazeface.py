@@ -15,7 +15,8 @@ import numpy as np
 from ai_edge_litert.interpreter import Interpreter
 
 from moodlens.errors import MoodlensError
-from moodlens.faces.cascade import Box, CascadeParams, grow, inside, iou, overlap, suppress_overlaps
+from moodlens.faces.cascade import CascadeParams
+from moodlens.faces.geometry import Box, grow, inside, iou, overlap, suppress_overlaps
 
 MODEL = "face_detection_short_range.tflite"
 SIZE = 128  # the network's input side, pixels
@@ -50,8 +51,10 @@ def anchors() -> np.ndarray:
 class BlazeFaceFinder:
     """Finds faces in 8-bit grayscale frames with BlazeFace (the gray image given on all three channels)."""
 
+    searches_every_frame = False  # a video follows known faces with `refine` between whole-frame searches
+
     def __init__(self, params: CascadeParams | None = None, threads: int | None = None):
-        self.params = params or CascadeParams()  # min_size and overlap apply; the cascade settings do not
+        self.params = params or CascadeParams()  # min_size, min_face and overlap apply; the cascade settings do not
         self.interpreter = Interpreter(model_path=str(model_path()), num_threads=threads or 1)
         self.interpreter.allocate_tensors()
         self.input = self.interpreter.get_input_details()[0]["index"]
@@ -84,8 +87,9 @@ class BlazeFaceFinder:
     def find(self, gray: np.ndarray, known: list[Box] | tuple = (), video: bool = False) -> list[Box]:
         """Face boxes in a whole frame, largest first; faces on a `known` box are left out (`video`
         changes nothing: BlazeFace sees the whole frame at one scale)."""
+        min_px = self.params.min_face_pixels(gray.shape)
         boxes = [b for b in self.detect(gray, (0, 0, gray.shape[1], gray.shape[0]))
-                 if b[2] >= self.params.min_size and all(overlap(b, k) <= self.params.overlap for k in known)]
+                 if b[2] >= min_px and all(overlap(b, k) <= self.params.overlap for k in known)]
         return suppress_overlaps(boxes, self.params.overlap)
 
     def refine(self, gray: np.ndarray, box: Box, around: float = REFINE_WINDOW) -> Box | None:

@@ -23,6 +23,7 @@ import cv2
 import numpy as np
 
 from moodlens.errors import MoodlensError
+from moodlens.faces.geometry import Box, grow, iou, overlap, scaled_back, suppress_overlaps
 
 CASCADES = Path(cv2.data.haarcascades)
 DEFAULT_CASCADE = CASCADES / "haarcascade_frontalface_default.xml"
@@ -32,8 +33,6 @@ TRACK_FACE = 48  # pixels: a tracked face's size in the scaled window `refine` s
 # Scale steps `refine` tries in turn: the coarse grid finds most faces; the cascade fires on some small
 # or half-turned faces at only a few scales, which it steps over, and the fine grid (3x the cost) finds those.
 REFINE_STEPS = (1.15, 1.05)
-
-Box = tuple[int, int, int, int]  # x, y, width, height in frame pixels
 
 
 @dataclass
@@ -48,6 +47,10 @@ class CascadeParams:
     check: bool = True  # confirm each candidate with a second cascade
     overlap: float = 0.3  # boxes sharing more than this of the smaller one are the same face
     weak_neighbors: int = 3  # fewer hits than min_neighbors: kept if a local search finds the face again
+
+    def min_face_pixels(self, shape: tuple[int, ...]) -> int:
+        """The smallest face side searched for in a frame of `shape`: min_size, or min_face of its shorter side."""
+        return max(self.min_size, round(self.min_face * min(shape[:2])))
 
 
 # The body below a face of width w: centred under it, BODY_WIDTH w wide, down to BODY_DEPTH w below
@@ -68,30 +71,6 @@ def load_cascade(path: Path) -> cv2.CascadeClassifier:
     return cascade
 
 
-def iou(a: Box, b: Box) -> float:
-    """Intersection over union of two boxes."""
-    w = min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0])
-    h = min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1])
-    inter = max(w, 0) * max(h, 0)
-    return inter / (a[2] * a[3] + b[2] * b[3] - inter)
-
-
-def overlap(a: Box, b: Box) -> float:
-    """Intersection area over the smaller box's area."""
-    w = min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0])
-    h = min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1])
-    return max(w, 0) * max(h, 0) / min(a[2] * a[3], b[2] * b[3])
-
-
-def suppress_overlaps(boxes: list[Box], limit: float) -> list[Box]:
-    """Keep the largest of each group of overlapping boxes."""
-    kept: list[Box] = []
-    for box in sorted(boxes, key=lambda b: b[2] * b[3], reverse=True):
-        if all(overlap(box, k) <= limit for k in kept):
-            kept.append(box)
-    return kept
-
-
 def on_a_body(box: Box, faces: list[Box]) -> bool:
     """Whether `box` lies on the body below one of `faces` much larger than itself (see BODY_*)."""
     cx, cy = box[0] + box[2] / 2, box[1] + box[3] / 2
@@ -99,38 +78,15 @@ def on_a_body(box: Box, faces: list[Box]) -> bool:
                and y + h <= cy <= y + h + BODY_DEPTH * w for x, y, w, h in faces)
 
 
-def grow(box: Box, factor: float, shape: tuple[int, ...]) -> Box:
-    """The box grown by `factor` of its size on each side, cut to the frame."""
-    x, y, w, h = box
-    left, top = max(round(x - factor * w), 0), max(round(y - factor * h), 0)
-    right, bottom = min(round(x + w + factor * w), shape[1]), min(round(y + h + factor * h), shape[0])
-    return left, top, right - left, bottom - top
-
-
-def inside(box: Box, shape: tuple[int, ...]) -> Box:
-    """The box cut to the frame: corners scaled back from a shrunk image are rounded apart and can
-    land a pixel outside it."""
-    left, top = min(max(box[0], 0), shape[1] - 1), min(max(box[1], 0), shape[0] - 1)
-    right, bottom = min(box[0] + box[2], shape[1]), min(box[1] + box[3], shape[0])
-    return left, top, max(right - left, 1), max(bottom - top, 1)
-
-
-def scaled_back(found: np.ndarray | tuple, scale: float, origin: tuple[int, int], shape: tuple[int, ...]) -> list[Box]:
-    """Boxes found in an image scaled by `scale` whose corner is at `origin` in the frame, in frame pixels."""
-    return [inside((round(origin[0] + x / scale), round(origin[1] + y / scale), round(w / scale), round(h / scale)),
-                   shape) for x, y, w, h in found]
-
-
 class FaceFinder:
     """Finds frontal faces in 8-bit grayscale frames with Haar cascades loaded once."""
+
+    searches_every_frame = False  # a video follows known faces with `refine` between whole-frame searches
 
     def __init__(self, cascade: Path | None = None, params: CascadeParams | None = None):
         self.cascade = load_cascade(Path(cascade) if cascade else DEFAULT_CASCADE)
         self.params = params or CascadeParams()
         self.checker = load_cascade(CHECK_CASCADE) if self.params.check else None
-
-    def min_face_pixels(self, shape: tuple[int, ...]) -> int:
-        return max(self.params.min_size, round(self.params.min_face * min(shape[:2])))
 
     def find(self, gray: np.ndarray, known: list[Box] | tuple = (), video: bool = False) -> list[Box]:
         """Face boxes in a whole frame, largest first; candidates on a `known` face are left out
@@ -142,7 +98,7 @@ class FaceFinder:
         marked faces, the fine one 11).
         """
         p = self.params
-        min_px = self.min_face_pixels(gray.shape)
+        min_px = p.min_face_pixels(gray.shape)
         scale = min(1.0, SEARCH_WINDOW / min_px)  # a large frame is searched smaller: same faces, less work
         small = gray if scale == 1.0 else cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
         side = max(round(min_px * scale), 1)

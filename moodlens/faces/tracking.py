@@ -12,7 +12,7 @@ from itertools import count
 
 import numpy as np
 
-from moodlens.faces.cascade import Box, iou
+from moodlens.faces.geometry import Box, Face, iou
 
 MATCH_IOU = 0.3  # a face box overlapping a track's last box this much is the same face
 # Measured in benchmarks/face_quality.py: 0.5 halves the box jitter on the real videos (0.042 to 0.022
@@ -41,7 +41,13 @@ class Track:
         old = (self.box[0], self.box[1], self.box[0] + self.box[2], self.box[1] + self.box[3])
         new = (box[0], box[1], box[0] + box[2], box[1] + box[3])
         x0, y0, x1, y1 = (round(strength * a + (1 - strength) * b) for a, b in zip(old, new))
-        self.box, self.misses = (x0, y0, x1 - x0, y1 - y0), 0
+        smoothed = (x0, y0, x1 - x0, y1 - y0)
+        if isinstance(box, Face):  # landmarks are averaged as the corners are: the aligned crop holds still
+            landmarks = box.landmarks
+            if isinstance(self.box, Face):
+                landmarks = strength * self.box.landmarks + (1 - strength) * landmarks
+            smoothed = Face(smoothed, landmarks.astype(np.float32), box.score)
+        self.box, self.misses = smoothed, 0
 
     def smooth(self, current: np.ndarray, strength: float) -> np.ndarray:
         """Blend this frame's scores into the track's and return the result."""

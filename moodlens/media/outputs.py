@@ -17,6 +17,7 @@ import numpy as np
 
 from moodlens.detector import Detection
 from moodlens.errors import MoodlensError
+from moodlens.faces.pose import LANDMARK_NAMES
 from moodlens.interrupts import interrupts_deferred
 from moodlens.media.files import replaced, temporary_name
 
@@ -79,11 +80,33 @@ def write_json(data: dict, path: Path) -> None:
         raise named(exc, path) from None
 
 
+FLAT_COLUMNS = ("source", "frame", "time", "track", "x", "y", "w", "h", "emotion", "confidence")
+POSE_COLUMNS = ("roll", "yaw", "turned")
+LANDMARK_COLUMNS = tuple(f"{name}_{axis}" for name in LANDMARK_NAMES for axis in "xy")
+
+
 def face_record(source: str, frame: int, timestamp: float, d: Detection) -> dict:
     """One face of one frame as the JSON log writes it (moodlens analyze adds the file's path)."""
-    return {"source": source, "frame": frame, "time": round(timestamp, 3), "track": d.track, "box": list(d.box),
-            "emotion": d.emotion, "confidence": round(d.confidence, 4),
-            "scores": {k: round(v, 4) for k, v in d.scores.items()}}
+    return {"source": source, "frame": frame, "time": round(timestamp, 3), **d.record()}
+
+
+def flat_columns(labels: tuple[str, ...]) -> tuple[str, ...]:
+    """The columns of a flat row (see `flat_record`)."""
+    return (*FLAT_COLUMNS, *labels, *POSE_COLUMNS, *LANDMARK_COLUMNS)
+
+
+def flat_record(record: dict, labels: tuple[str, ...]) -> dict:
+    """A nested face record as one flat row (CSV, Parquet): the box's four numbers, each label's score,
+    the pose and each landmark's coordinates as columns; pose and landmarks are empty (None) for a face
+    finder that gives none (haar, blazeface)."""
+    row = {k: record.get(k) for k in FLAT_COLUMNS}
+    row.update(zip(("x", "y", "w", "h"), record["box"]))
+    row.update((label, record["scores"][label]) for label in labels)
+    row.update((k, (record["pose"] or {}).get(k)) for k in ("roll", "yaw"))
+    row["turned"] = record["turned"]
+    points = [v for point in record["landmarks"] for v in point] if record["landmarks"] else [None] * 10
+    row.update(zip(LANDMARK_COLUMNS, points))
+    return row
 
 
 class RecordLog:
@@ -103,19 +126,18 @@ class RecordLog:
         self.frames_logged = 0
         self.csv = None
         if self.format == ".csv":
-            self.csv = csv.writer(self.file)
-            header = ["source", "frame", "time", "track", "x", "y", "w", "h", "emotion", "confidence"]
-            self.csv.writerow([*header, *labels])
+            self.csv = csv.DictWriter(self.file, flat_columns(labels))
+            self.csv.writeheader()
 
     def write(self, source: str, frame: int, timestamp: float, detections: list[Detection]) -> None:
         """Append the records of one frame's faces; OSError (a full disk) names the log."""
         try:
             for d in detections:
+                record = face_record(source, frame, timestamp, d)
                 if self.csv:
-                    self.csv.writerow([source, frame, f"{timestamp:.3f}", d.track or "", *d.box, d.emotion,
-                                       f"{d.confidence:.4f}", *(f"{d.scores[k]:.4f}" for k in self.labels)])
+                    self.csv.writerow(flat_record(record, self.labels))
                 else:
-                    self.file.write(json.dumps(face_record(source, frame, timestamp, d)) + "\n")
+                    self.file.write(json.dumps(record) + "\n")
         except OSError as exc:
             raise named(exc, self.path) from None
         self.frames_logged += 1

@@ -4,7 +4,7 @@ import cv2
 import numpy as np
 
 from moodlens.detector import Detection
-from moodlens.faces.cascade import Box, overlap
+from moodlens.faces.geometry import Box, overlap
 
 COLORS = {  # BGR, one per emotion so a change of label is visible at a glance
     "angry": (40, 40, 220), "disgust": (40, 140, 40), "fear": (160, 60, 160),

@@ -63,6 +63,9 @@ class Face(BaseModel):
     confidence: float
     scores: dict[str, float]
     track: int | None = None  # the same number on every frame of one face (stream only)
+    landmarks: list[list[float]] | None = None  # YuNet's 5 points (eyes, nose tip, mouth corners); None with haar
+    pose: dict[str, float] | None = None  # {"roll", "yaw"} in degrees
+    turned: bool | None = None  # turned further than the faces the model learned from: a less reliable emotion
 
 
 class Faces(BaseModel):
@@ -76,8 +79,7 @@ class Problem(BaseModel):
 
 
 def faces_json(detections: list[Detection], image: np.ndarray) -> dict:
-    return {"faces": [{"box": list(d.box), "emotion": d.emotion, "confidence": d.confidence, "scores": d.scores,
-                       "track": d.track} for d in detections],
+    return {"faces": [d.record() for d in detections],
             "width": int(image.shape[1]), "height": int(image.shape[0])}
 
 
