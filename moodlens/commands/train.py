@@ -52,6 +52,9 @@ def parse_args(argv: list[str] | None = None, prog: str | None = None) -> argpar
                         "as detect.py does (repeatable)")
     p.add_argument("--extra-repeat", type=cli.positive_int, default=1,
                    help="add each --extra face this many times (default 1)")
+    p.add_argument("--align", action="store_true",
+                   help="frame the data's faces by their landmarks (YuNet's, found on each face enlarged), as "
+                        "detect.py frames the faces YuNet finds; --extra photos are framed so in any case")
     p.add_argument("--teacher", type=Path, default=None, metavar="MODEL",
                    help="distil: each augmented face's target mixes its own with this model's (or ensemble's, "
                         "see moodlens.emotions.ensemble) probabilities for the same face")
@@ -122,7 +125,7 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> None:
 
     # Loaded before TensorFlow: bad data is reported in seconds.
     splits = load_training_set(args.data, args.votes, args.votes_weight, tuple(args.extra), args.extra_repeat,
-                               args.holdout, args.seed)
+                               args.holdout, args.seed, args.align)
     from moodlens.training.loop import train
 
     config = config_from(args)

@@ -24,10 +24,10 @@ def with_votes(split: Split, votes_csv: Path, weight: float) -> Split:
 def with_photos(split: Split, folders: list[Path], repeat: int) -> Split:
     """`split` plus the largest face of every photo in `folders` (each `<emotion>/`), `repeat` times."""
     from moodlens.detector import DEFAULT_MARGIN
-    from moodlens.faces.cascade import FaceFinder
+    from moodlens.faces.finders import make_finder
     from moodlens.training.photos import load_photo_split
 
-    finder = FaceFinder()
+    finder = make_finder()  # detect.py's default finder, so the faces are framed as detection frames them
     for folder in folders:
         photos, missed = load_photo_split(folder, split.labels, finder, DEFAULT_MARGIN)
         print(f"extra: {len(photos)} faces from {folder} ({len(missed)} photos without a face), x{repeat}")
@@ -36,18 +36,30 @@ def with_photos(split: Split, folders: list[Path], repeat: int) -> Split:
     return split
 
 
+def aligned(split: Split) -> Split:
+    """The split with its faces aligned on their landmarks (see `aligned.align_faces`)."""
+    from moodlens.training.aligned import align_faces
+
+    split.x, found = align_faces(split.x)
+    print(f"align: {found} of {len(split)} faces aligned on their landmarks, the rest kept as they are")
+    return split
+
+
 def load_training_set(data: Path, votes: Path | None = None, votes_weight: float = 0.5,
                       extra: tuple[Path, ...] = (), extra_repeat: int = 1, holdout: float = 0.0,
-                      seed: int = 0) -> tuple[Split, Split]:
+                      seed: int = 0, align: bool = False) -> tuple[Split, Split]:
     """(train, validation) from `data` (see `data.load_training_data`), with votes and photo faces
     added to the training split; validation keeps its own labels.
 
     With a `holdout` fraction, validation is that share of each class of the training faces (drawn
-    with `seed`) instead of the test split, which training then never sees.
+    with `seed`) instead of the test split, which training then never sees. With `align`, the data's
+    faces are framed by their landmarks, as detect.py frames YuNet's faces (see `aligned.py`).
     """
     from moodlens.training.data import load_training_data
 
     train, val = load_training_data(data)
+    if align:
+        train, val = aligned(train), aligned(val)
     if holdout:
         train, val = train.held_out(holdout, seed)
         if not len(val):
