@@ -23,7 +23,8 @@ if str(ROOT) not in sys.path:  # run as a script: the repository is not on the p
     sys.path.insert(0, str(ROOT))
 
 from moodlens import cli  # noqa: E402
-from moodlens.faces.cascade import DEFAULT_CASCADE, Box  # noqa: E402
+from moodlens.faces.cascade import DEFAULT_CASCADE  # noqa: E402
+from moodlens.faces.geometry import Box  # noqa: E402
 from moodlens.media.outputs import write_json  # noqa: E402
 
 cli.quiet_tensorflow()  # before any TensorFlow import, here and (through the environment) in workers

@@ -3,24 +3,27 @@
     python benchmarks/face_quality.py [--model model_file.h5] [--json benchmarks/results/face_quality.json]
 
 1. Face counts on the photos of ../shared/media against the counts a person sees (its README):
-   the stock cascade (scaleFactor 1.1, minNeighbors 5, minSize 30) against our FaceFinder and
-   BlazeFace (`--detector blazeface`); and the faces each finds on the photos with one or two faces
-   turned by 15 to 45 degrees, or with each face's lower or left half painted over.
+   the stock cascade (scaleFactor 1.1, minNeighbors 5, minSize 30) against each of detect.py's face
+   finders side by side (YuNet, the default; our Haar cascade; BlazeFace); and the faces each finds on
+   the photos with one or two faces turned by 15 to 45 degrees, or with each face's lower or left half
+   painted over; and, on those turned photos, how much of the turn YuNet's landmarks report as roll.
    Precision and recall are by count (found faces beyond the true count are phantoms; this
    assumes the detections up to the true count are real, which the overlay pictures confirm).
-2. Every clip of ../shared/media, stock cascade on every frame against our FaceStream (detect.py's
-   defaults): the share of frames with a face; on the frames counted by hand
+2. Every clip of ../shared/media, stock cascade on every frame against our FaceStream with each
+   finder (detect.py's defaults otherwise): the share of frames with a face; on the frames counted by hand
    (benchmarks/hand_counts.json), the real faces found and the phantoms (boxes on no marked face);
    and how many frames ours takes to find a face entering (a face the stock cascade holds for at
    least ENTERING_RUN frames in a row, from its first frame). The worst clip is printed. The same
    with BlazeFace.
-3. The single-face videos: flicker (how often a face's top label changes between
+3. The single-face videos, with the default finder: flicker (how often a face's top label changes between
    consecutive frames) with smoothing off and on, box jitter (the mean frame-to-frame change of the
    box's size and centre, relative to its size) with the track's box averaging off and on, and the
    lag smoothing adds on the video whose expression really changes (frames from the raw label
    settling to the smoothed one settling).
 4. Framing: on FER2013 test faces enlarged 4x, the Haar box's size relative to the FER crop
    (which fixes the margin), and the accuracy of classifying the Haar crop at several margins.
+5. Head pose: the yaw YuNet's landmarks give on FER2013's training faces (the range the model learned
+   from, which sets `pose.TURNED_YAW`), on the posed photos (all frontal) and on every clip's faces.
 """
 
 import argparse
@@ -45,8 +48,10 @@ from common import (
 from moodlens.detector import EmotionDetector
 from moodlens.emotions.preprocess import crop_face
 from moodlens.evaluation.metrics import box_jitter, label_flicker
-from moodlens.faces.blazeface import BlazeFaceFinder
-from moodlens.faces.cascade import Box, CascadeParams, FaceFinder, iou
+from moodlens.faces.cascade import CascadeParams, FaceFinder
+from moodlens.faces.finders import DEFAULT_DETECTOR, DETECTORS, make_finder, search_view
+from moodlens.faces.geometry import Box, iou
+from moodlens.faces.pose import TURNED_YAW, head_pose
 from moodlens.faces.tracking import BOX_SMOOTH, MATCH_IOU
 from moodlens.labels import EMOTIONS
 from moodlens.media.outputs import write_json
@@ -64,6 +69,8 @@ TURNS = (15, 30, -30, 45)  # degrees
 ENTERING_RUN = 5  # frames in a row the stock cascade must hold a face for it to count as entering
 SMOOTHING = (0.0, 0.6, 0.8, 0.9)
 FRAMING_FACES = 100  # per class
+MARKED_SIZE = 30  # pixels: the hand counts mark faces of about this size and more
+POSE_FACES = 3000  # FER2013 training faces whose yaw is measured
 MARGINS = (0.0, 0.09, 0.2, 0.3)
 UPSCALE = 4
 
@@ -79,26 +86,47 @@ def stock_find(gray: np.ndarray) -> list[Box]:
     return stock_haar(STOCK_CASCADE, gray)
 
 
-def gray_photos() -> dict[str, np.ndarray]:
-    return {name: cv2.cvtColor(cv2.imread(str(MEDIA / name)), cv2.COLOR_BGR2GRAY) for name in PHOTO_FACES}
+def colour_photos() -> dict[str, np.ndarray]:
+    return {name: cv2.imread(str(MEDIA / name)) for name in PHOTO_FACES}
+
+
+def finders() -> dict[str, object]:
+    """Each of detect.py's face finders with its defaults, and the stock cascade, by name."""
+    return {"stock": StockFinder(), **{name: make_finder(name) for name in DETECTORS}}
+
+
+class StockFinder:
+    """The usual tutorial search, with a finder's `find`."""
+
+    def find(self, gray: np.ndarray) -> list[Box]:
+        return stock_find(gray)
+
+
+def found(finder: object, image: np.ndarray) -> list[Box]:
+    """The faces `finder` finds in a BGR photo, given the view it reads (colour or gray)."""
+    return finder.find(search_view(finder, image, cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)))
 
 
 def photo_counts() -> dict:
-    gray, finder, blazeface = gray_photos(), FaceFinder(), BlazeFaceFinder()
-    return {"stock": count_precision_recall({name: len(stock_find(g)) for name, g in gray.items()}),
-            "ours": count_precision_recall({name: len(finder.find(g)) for name, g in gray.items()}),
-            "blazeface": count_precision_recall({name: len(blazeface.find(g)) for name, g in gray.items()})}
+    photos = colour_photos()
+    result = {who: count_precision_recall({name: len(found(f, image)) for name, image in photos.items()})
+              for who, f in finders().items()}
+    print_table("face counts on the photos (a person sees: " + ", ".join(map(str, PHOTO_FACES.values())) + ")",
+                ["finder", "counts", "right", "precision", "recall"],
+                [[who, ", ".join(str(n) for n in r["found"].values()), f"{r['exact_files']} of {r['files']}",
+                  r["precision"], r["recall"]] for who, r in result.items()])
+    return result
 
 
-def rotated(gray: np.ndarray, degrees: float) -> np.ndarray:
-    h, w = gray.shape
+def rotated(image: np.ndarray, degrees: float) -> np.ndarray:
+    h, w = image.shape[:2]
     turn = cv2.getRotationMatrix2D((w / 2, h / 2), degrees, 1.0)
-    return cv2.warpAffine(gray, turn, (w, h), borderMode=cv2.BORDER_REPLICATE)
+    return cv2.warpAffine(image, turn, (w, h), borderMode=cv2.BORDER_REPLICATE)
 
 
-def half_hidden(gray: np.ndarray, faces: list[Box], half: str) -> np.ndarray:
+def half_hidden(image: np.ndarray, faces: list[Box], half: str) -> np.ndarray:
     """Each face's lower or left half painted black, as a hand or another head would hide it."""
-    hidden = gray.copy()
+    hidden = image.copy()
     for x, y, w, h in faces:
         if half == "lower":
             hidden[y + h // 2 : y + h, x : x + w] = 0
@@ -108,20 +136,26 @@ def half_hidden(gray: np.ndarray, faces: list[Box], half: str) -> np.ndarray:
 
 
 def tilted_and_hidden() -> dict:
-    """Faces found (at most the true count per photo) on the photos with a face or two, turned or half hidden."""
-    gray = {name: g for name, g in gray_photos().items() if name in HARD_PHOTOS}
-    finders = {"ours": FaceFinder(), "blazeface": BlazeFaceFinder()}
+    """Faces found (at most the true count per photo) on the photos with a face or two, turned or half
+    hidden; and the roll YuNet's landmarks give the turned faces, against the turn."""
+    photos = {name: image for name, image in colour_photos().items() if name in HARD_PHOTOS}
+    every = {who: f for who, f in finders().items() if who != "stock"}
     changes = {f"turned {d} degrees": lambda g, d=d: rotated(g, d) for d in TURNS}
-    changes |= {f"{half} half hidden": lambda g, half=half: half_hidden(g, finders["ours"].find(g), half)
+    changes |= {f"{half} half hidden": lambda g, half=half: half_hidden(g, found(every["haar"], g), half)
                 for half in ("lower", "left")}
-    result = {"faces": sum(PHOTO_FACES[n] for n in gray)}
+    result: dict = {"faces": sum(PHOTO_FACES[n] for n in photos)}
     for change, apply in changes.items():
-        changed = {name: apply(g) for name, g in gray.items()}
-        result[change] = {who: sum(min(len(f.find(g)), PHOTO_FACES[n]) for n, g in changed.items())
-                          for who, f in finders.items()}
-    print_table(f"faces found of {result['faces']} on photos turned or half hidden",
-                ["change", "ours (cascade)", "blazeface"],
-                [[change, r["ours"], r["blazeface"]] for change, r in result.items() if change != "faces"])
+        changed = {name: apply(image) for name, image in photos.items()}
+        result[change] = {who: sum(min(len(found(f, g)), PHOTO_FACES[n]) for n, g in changed.items())
+                          for who, f in every.items()}
+    result["roll_reported"] = {str(d): [-head_pose(face.landmarks)["roll"] for image in photos.values()
+                                        for face in found(every["yunet"], rotated(image, d))] for d in TURNS}
+    print_table(f"faces found of {result['faces']} on photos turned or half hidden", ["change", *every],
+                [[change, *result[change].values()] for change in changes])
+    print_table("roll YuNet's landmarks report on the turned photos (degrees; the photo turned counter-clockwise)",
+                ["turned", "median reported", "each face"],
+                [[d, float(np.median(r)) if r else "-", ", ".join(f"{v:.0f}" for v in r)]
+                 for d, r in result["roll_reported"].items()])
     return result
 
 
@@ -212,44 +246,51 @@ def frames_to_find(run: tuple[int, list[Box]], ours: list[list[Box]]) -> int | N
     return None
 
 
-def scenes(detector: EmotionDetector, blazeface: EmotionDetector) -> dict:
-    """Every clip: frames with a face, real faces and phantoms on the hand-counted frames, delay to find faces."""
+def scenes(detectors: dict[str, EmotionDetector]) -> dict:
+    """Every clip: frames with a face, real faces and phantoms on the hand-counted frames, delay to find
+    faces, for the stock cascade on every frame and for our FaceStream with each finder."""
     counted, result = hand_counts(), {}
     for name in clips():
         frames = read_clip(name)
-        stock = [stock_find(cv2.cvtColor(f, cv2.COLOR_BGR2GRAY)) for f in frames]
-        ours, dnn = ([[face.box for face in stream.process(f)] for f in frames]
-                     for stream in (detector.stream(), blazeface.stream()))
+        runs = {"stock": [stock_find(cv2.cvtColor(f, cv2.COLOR_BGR2GRAY)) for f in frames]}
+        for who, detector in detectors.items():
+            stream = detector.stream()
+            runs[who] = [[face.box for face in stream.process(f)] for f in frames]
         entry: dict = {"frames": len(frames)}
-        for who, boxes in (("stock", stock), ("ours", ours), ("blazeface", dnn)):
+        entering = entering_faces(runs["stock"])
+        for who, boxes in runs.items():
             entry[who] = {"face_frames": sum(bool(b) for b in boxes) / len(frames), "faces": sum(map(len, boxes))}
-            if name in counted:
-                found = [real_and_phantom(boxes[i], faces) for i, faces in counted[name].items()]
-                entry[who] |= {"real": sum(r for r, _ in found), "phantoms": sum(p for _, p in found)}
+            if name in counted:  # the marking rule's 30 px: smaller boxes are neither real faces nor phantoms
+                marked = [real_and_phantom([b for b in boxes[i] if b[2] >= MARKED_SIZE], faces)
+                          for i, faces in counted[name].items()]
+                entry[who] |= {"real": sum(r for r, _ in marked), "phantoms": sum(p for _, p in marked)}
+            if who != "stock":
+                delays = [frames_to_find(run, boxes) for run in entering]
+                seen = sorted(d for d in delays if d is not None)
+                entry[who]["entering"] = {"faces": len(delays), "never_found": len(delays) - len(seen),
+                                          "median_frames": float(np.median(seen)) if seen else None,
+                                          "max_frames": max(seen, default=None)}
         if name in counted:
             entry["hand_counted"] = {"frames": len(counted[name]), "faces": sum(map(len, counted[name].values()))}
-        delays = [frames_to_find(run, ours) for run in entering_faces(stock)]
-        found = sorted(d for d in delays if d is not None)
-        entry["entering"] = {"faces": len(delays), "never_found": len(delays) - len(found),
-                             "median_frames": float(np.median(found)) if found else None,
-                             "max_frames": max(found, default=None)}
         result[name] = entry
-    print_table("faces in scenes: stock cascade on every frame / ours (real and phantoms on hand-counted frames)",
-                ["clip", "face frames stock", "ours", "gap (points)", "real faces: hand", "stock", "ours",
-                 "phantoms stock", "ours", "entering: faces", "median delay", "max", "never"],
-                [[name, e["stock"]["face_frames"], e["ours"]["face_frames"],
-                  100 * (e["ours"]["face_frames"] - e["stock"]["face_frames"]),
-                  e.get("hand_counted", {}).get("faces", "-"), e["stock"].get("real", "-"), e["ours"].get("real", "-"),
-                  e["stock"].get("phantoms", "-"), e["ours"].get("phantoms", "-"), e["entering"]["faces"],
-                  e["entering"]["median_frames"] if e["entering"]["median_frames"] is not None else "-",
-                  e["entering"]["max_frames"] if e["entering"]["max_frames"] is not None else "-",
-                  e["entering"]["never_found"]] for name, e in result.items()])
-    print_table("the same with --detector blazeface", ["clip", "face frames", "real faces", "phantoms"],
-                [[name, e["blazeface"]["face_frames"], e["blazeface"].get("real", "-"),
-                  e["blazeface"].get("phantoms", "-")] for name, e in result.items()])
-    worst = min(result, key=lambda n: result[n]["ours"]["face_frames"] - result[n]["stock"]["face_frames"])
-    print(f"worst clip for frames with a face: {worst}")
+    for who in detectors:
+        print_table(f"faces in scenes: stock cascade on every frame / ours with {who} (real faces and phantoms "
+                    "on the hand-counted frames)",
+                    ["clip", "face frames stock", "ours", "gap (points)", "real faces: hand", "stock", "ours",
+                     "phantoms stock", "ours", "entering: faces", "median delay", "max", "never"],
+                    [[name, e["stock"]["face_frames"], e[who]["face_frames"],
+                      100 * (e[who]["face_frames"] - e["stock"]["face_frames"]),
+                      e.get("hand_counted", {}).get("faces", "-"), e["stock"].get("real", "-"), e[who].get("real", "-"),
+                      e["stock"].get("phantoms", "-"), e[who].get("phantoms", "-"), e[who]["entering"]["faces"],
+                      dash(e[who]["entering"]["median_frames"]), dash(e[who]["entering"]["max_frames"]),
+                      e[who]["entering"]["never_found"]] for name, e in result.items()])
+        worst = min(result, key=lambda n: result[n][who]["face_frames"] - result[n]["stock"]["face_frames"])
+        print(f"{who}: worst clip for frames with a face: {worst}")
     return result
+
+
+def dash(value: object) -> object:
+    return "-" if value is None else value
 
 
 def framing(detector: EmotionDetector) -> dict:
@@ -278,15 +319,44 @@ def framing(detector: EmotionDetector) -> dict:
             "margin_that_matches": (1 / median - 1) / 2, "accuracy_by_margin": accuracy}
 
 
+def poses(detector: EmotionDetector) -> dict:
+    """Yaw on FER2013's training faces (enlarged as for training), the posed photos and every clip."""
+    from moodlens.training.aligned import UPSCALE as FER_UPSCALE
+
+    files = sorted((SHARED / "fer2013" / "train").glob("*/*"))[:: max(1, 28709 // POSE_FACES)]
+    fer = []
+    for f in files:
+        big = cv2.resize(cv2.imread(str(f), cv2.IMREAD_GRAYSCALE), None, fx=FER_UPSCALE, fy=FER_UPSCALE,
+                         interpolation=cv2.INTER_CUBIC)
+        faces = detector.faces.detect(big, 1.0, 0.5)
+        if faces:
+            fer.append(head_pose(max(faces, key=lambda face: face.score).landmarks)["yaw"])
+    posed = [head_pose(face.landmarks)["yaw"] for f in sorted((SHARED / "posed" / "taiwanese").glob("*/*.jpg"))[::4]
+             for face in found(detector.faces, cv2.imread(str(f)))[:1]]
+    clip_yaw = {name: [d.pose["yaw"] for frame in read_clip(name) for d in detector.detect(frame)] for name in clips()}
+
+    def spread(yaws: list[float]) -> dict:
+        turned = np.abs(yaws) if yaws else np.zeros(1)
+        return {"faces": len(yaws), "abs_yaw_median": float(np.median(turned)),
+                "abs_yaw_p95": float(np.percentile(turned, 95)), "turned_share": float(np.mean(turned > TURNED_YAW))}
+
+    result = {"fer2013_train": spread(fer), "posed_photos": spread(posed)} | {n: spread(y) for n, y in clip_yaw.items()}
+    print_table(f"head yaw from YuNet's landmarks (|degrees|; turned: beyond {TURNED_YAW:g})",
+                ["faces of", "faces", "median", "95th percentile", "turned"],
+                [[name, r["faces"], r["abs_yaw_median"], r["abs_yaw_p95"], r["turned_share"]]
+                 for name, r in result.items()])
+    return result
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model", type=Path, default=ROOT / "model_file.h5")
     p.add_argument("--json", type=Path, default=ROOT / "benchmarks" / "results" / "face_quality.json")
     args = p.parse_args()
-    detector = EmotionDetector(args.model)
-    result = {"photos": photo_counts(), "tilted_and_hidden": tilted_and_hidden(),
-              "scenes": scenes(detector, EmotionDetector(args.model, detector="blazeface")),
-              "videos": videos(detector), "framing": framing(detector)}
+    detectors = {name: EmotionDetector(args.model, detector=name) for name in DETECTORS}
+    detector = detectors[DEFAULT_DETECTOR]
+    result = {"photos": photo_counts(), "tilted_and_hidden": tilted_and_hidden(), "scenes": scenes(detectors),
+              "videos": videos(detector), "framing": framing(detector), "pose": poses(detectors["yunet"])}
     print(json.dumps(result, indent=2))
     write_json(result, args.json)
 

@@ -26,7 +26,7 @@ from real_faces import POSED, SHARED, fer2013_figures, posed_figures
 from moodlens.detector import EmotionDetector
 from moodlens.emotions.preprocess import crop_face
 from moodlens.evaluation.measure import evaluate_folder
-from moodlens.faces.cascade import Box
+from moodlens.faces.geometry import Box
 from moodlens.media.outputs import write_json
 
 SHIFT = 3  # pixels of the 48x48 face

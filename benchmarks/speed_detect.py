@@ -1,17 +1,18 @@
-"""Detection speed on every clip of ../shared/media: ours against the usual Haar + Keras loop.
+"""Detection speed on every clip of ../shared/media: ours, with each face finder, against the usual Haar + Keras loop.
 
     python benchmarks/speed_detect.py [--model model_file.h5] [--quick] [--json PATH]
 
 Frames/s, headless, on frames decoded into memory beforehand, for four pipelines:
   usual            stock Haar on every full frame + one Keras `model.predict` per face
   cascade-bound    the same Haar on every frame, faces classified by the TFLite path
-  ours             `EmotionDetector(...).stream()` with detect.py's defaults
-  ours, blazeface  the same with `--detector blazeface` (the DNN face finder)
+  ours             `EmotionDetector(...).stream()` with detect.py's defaults (YuNet)
+  ours, haar       the same with `--detector haar` (our Haar cascade, the classic recipe)
+  ours, blazeface  the same with `--detector blazeface`
 each with its share of frames with a face. All run on 1 thread (OpenCV, TensorFlow, LiteRT);
 ours also on all cores. Each clip runs over a stretch of consecutive frames (ours tracks faces):
 the first CLIP_FRAMES, except as STRETCHES says (norton_sofa: the wide audience shot and three
-cuts; facenet_street: its first 60 frames). The targets (issue 12) hold for the worst clip: ours
-at least 5x the usual loop and 3x the cascade-bound loop on 1 thread. About 4 minutes on 2 quiet
+cuts; facenet_street: its first 60 frames). The targets (issues 12 and 19) hold for the worst clip:
+ours at least 5x the usual loop and 3x the cascade-bound loop on 1 thread. About 4 minutes on 2 quiet
 cores (`--quick`: under a minute).
 """
 
@@ -43,7 +44,8 @@ from moodlens.emotions.modelio import load_model
 from moodlens.emotions.preprocess import crop_face, to_gray, to_model_input
 from moodlens.media.outputs import write_json
 
-PIPELINES = ("usual", "cascade-bound", "ours", "ours, blazeface")
+FINDERS = {"ours": "yunet", "ours, haar": "haar", "ours, blazeface": "blazeface"}
+PIPELINES = ("usual", "cascade-bound", *FINDERS)
 CLIP_FRAMES, QUICK_FRAMES = 120, 15
 # (first frame, frames) where a clip's stretch differs: norton_sofa's holds the audience shot (frames
 # 165-214) and cuts at 165, 215 and 264; facenet_street's 1080p frames take the usual loop a second each.
@@ -55,18 +57,20 @@ FrameFn = Callable[[np.ndarray], int]  # one frame in, number of faces found out
 
 
 class Pipelines:
-    """The three detection loops compared, built once per worker; each `make` is a fresh loop for one clip."""
+    """The detection loops compared, built once per worker; each `make` is a fresh loop for one clip."""
 
     def __init__(self, model_path: Path, threads: int, only_ours: bool):
         self.keras_model = None if only_ours else load_model(model_path)[0]
         self.classifier = EmotionClassifier(model_path, backend="tflite", threads=threads)
-        self.detector = EmotionDetector(model_path, threads=threads)
-        self.blazeface = None if only_ours else EmotionDetector(model_path, threads=threads, detector="blazeface")
+        pipelines = ("ours",) if only_ours else FINDERS
+        self.detectors = {p: EmotionDetector(model_path, threads=threads, detector=FINDERS[p]) for p in pipelines}
         self.cascade = stock_cascade()
 
     def make(self, name: str) -> FrameFn:
-        return {"usual": self.usual, "cascade-bound": self.cascade_bound, "ours": self.ours,
-                "ours, blazeface": self.ours_blazeface}[name]()
+        if name in self.detectors:
+            stream = self.detectors[name].stream()  # detect.py's defaults for that finder
+            return lambda frame: len(stream.process(frame))
+        return {"usual": self.usual, "cascade-bound": self.cascade_bound}[name]()
 
     def usual(self) -> FrameFn:
         def process(frame: np.ndarray) -> int:
@@ -86,14 +90,6 @@ class Pipelines:
             return len(boxes)
 
         return process
-
-    def ours(self) -> FrameFn:
-        stream = self.detector.stream()  # detect.py's defaults
-        return lambda frame: len(stream.process(frame))
-
-    def ours_blazeface(self) -> FrameFn:
-        stream = self.blazeface.stream()
-        return lambda frame: len(stream.process(frame))
 
 
 def time_loop(make: Callable[[], FrameFn], frames: list[np.ndarray]) -> dict:
@@ -159,7 +155,7 @@ def main() -> None:
     ours = [r for r in results["detect"][0]["runs"] if r["pipeline"] == "ours"]
     worst_usual = min(ours, key=lambda r: r["vs_usual"])
     worst_cascade = min(ours, key=lambda r: r["vs_cascade_bound"])
-    results["targets"] = print_targets("targets (issue 12), worst clip, 1 thread", [
+    results["targets"] = print_targets("targets (issues 12 and 19), worst clip, 1 thread", [
         (f"ours / usual frames/s ({worst_usual['clip']})", worst_usual["vs_usual"], f">= {TARGET_VS_USUAL}",
          worst_usual["vs_usual"] >= TARGET_VS_USUAL),
         (f"ours / cascade-bound frames/s ({worst_cascade['clip']})", worst_cascade["vs_cascade_bound"],
