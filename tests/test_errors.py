@@ -39,6 +39,7 @@ from errors_helpers import (
     fer_faces,
     leftovers,
     media_file,
+    radiance_claiming,
     run_script,
     script_env,
     snapshot,
@@ -276,6 +277,36 @@ def test_12_huge_image_is_accepted_and_lying_headers_refused(tmp_path: Path) -> 
         (tmp_path / name).write_bytes(raw)
         with pytest.raises(MoodlensError, match=f"cannot decode image {tmp_path / name}: larger than 150 megapixels"):
             read_image(tmp_path / name)
+
+
+def test_12b_every_format_opencv_decodes_has_its_size_read_before_decoding(tmp_path: Path) -> None:
+    """OpenCV picks its decoder by the bytes, not the name. A Radiance HDR file claiming 13000x13000 (2 GB
+    of floats to OpenCV) is refused unread whatever it is called; small real images of every format OpenCV
+    writes decode; a format whose size is not read before decoding, or bytes fitting two formats, are refused."""
+    for name in ("bomb.hdr", "bomb.jpg"):
+        (tmp_path / name).write_bytes(radiance_claiming(13_000, 13_000))
+        with pytest.raises(MoodlensError, match=f"cannot decode image {tmp_path / name}: larger than 150 megapixels "
+                                                r"\(it claims 13000x13000"):
+            read_image(tmp_path / name)
+    small = cv2.imread(str(media_file("fer_no-faces.jpg")))[:40, :60]
+    for suffix in (".hdr", ".avif", ".gif", ".ras", ".webp", ".tiff", ".bmp", ".ppm", ".png", ".jpg"):
+        path = tmp_path / f"small{suffix}"
+        assert cv2.imwrite(str(path), small.astype(np.float32) / 255 if suffix == ".hdr" else small), suffix
+        assert read_image(path).shape == (40, 60, 3), suffix
+    cv2.imwrite(str(tmp_path / "small.jp2"), small)
+    with pytest.raises(MoodlensError, match="small.jp2: JPEG 2000 is not accepted"):
+        read_image(tmp_path / "small.jp2")
+    (tmp_path / "both.hdr").write_bytes(b"#?RAftypavif\n" + radiance_claiming(10, 10))  # also an AVIF's start
+    with pytest.raises(MoodlensError, match="both.hdr: its header fits AVIF and Radiance HDR"):
+        read_image(tmp_path / "both.hdr")
+
+
+def test_12c_detect_py_refuses_an_image_bomb_not_named_as_an_image(tmp_path: Path) -> None:
+    """bomb.hdr is no image by its name: it went to the video decoder, FFmpeg, which decodes it whole."""
+    bomb = tmp_path / "bomb.hdr"
+    bomb.write_bytes(radiance_claiming(13_000, 13_000))
+    outcome = run_script("detect.py", "--source", bomb, "--no-window")
+    assert_one_line_error(outcome, f"cannot decode image {bomb}: larger than 150 megapixels")
 
 
 def write_csv(path: Path, rows: list[str], header: str = "emotion,pixels,Usage") -> Path:

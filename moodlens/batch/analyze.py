@@ -23,7 +23,7 @@ import cv2
 from moodlens.detector import DEFAULT_REDETECT, DEFAULT_SMOOTH, DetectorSpec, EmotionDetector
 from moodlens.errors import MoodlensError
 from moodlens.media.files import file_digest, replaced
-from moodlens.media.images import IMAGE_SUFFIXES
+from moodlens.media.images import IMAGE_SUFFIXES, is_image_file
 from moodlens.media.outputs import face_record, write_json
 from moodlens.media.sources import Source
 
@@ -94,7 +94,7 @@ def find_files(sources: list[str]) -> list[Path]:
 
 def frames_in(path: Path) -> int:
     """A file's frame count as its header says (1 for a photo, 0 when unknown): for the progress bar."""
-    if path.suffix.lower() in IMAGE_SUFFIXES:
+    if is_image_file(path):  # never to a video decoder: FFmpeg would decode a photo whole to count it
         return 1
     capture = cv2.VideoCapture(str(path))
     try:
