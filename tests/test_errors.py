@@ -21,6 +21,7 @@ import stat
 import struct
 import subprocess
 import sys
+import threading
 import time
 import zlib
 from collections.abc import Callable
@@ -54,6 +55,7 @@ from moodlens.emotions.preprocess import to_model_input
 from moodlens.errors import MoodlensError
 from moodlens.labels import EMOTIONS
 from moodlens.media.images import read_image
+from moodlens.native import native_stderr_silenced
 from moodlens.training.data import load_fer2013_csv, load_folder_split
 
 CLASSES = ("angry", "happy", "sad")
@@ -548,6 +550,36 @@ def test_33b_folder_of_only_broken_images_in_a_real_process(good_model: Path, tm
     assert outcome.code == 2 and "libpng" not in outcome.stderr, outcome.stderr
     assert outcome.lines == [f"skipped: cannot decode image {folder / 'garbled.png'}: empty, truncated or not "
                              "an image", f"error: folder {folder}: none of its 1 images could be decoded"]
+
+
+def test_33c_threads_silencing_native_output_at_once_leave_stderr_where_it_was() -> None:
+    """File descriptor 2 is the whole process's. Two threads that each pointed it at /dev/null and back, in
+    this order, left it at /dev/null for good (the second restored the first's /dev/null)."""
+    before, saved = os.fstat(2), os.dup(2)
+    first_in, second_in, first_out = threading.Event(), threading.Event(), threading.Event()
+
+    def first() -> None:
+        with native_stderr_silenced():
+            first_in.set()
+            second_in.wait(10)
+        first_out.set()
+
+    def second() -> None:
+        first_in.wait(10)
+        with native_stderr_silenced():
+            second_in.set()
+            first_out.wait(10)
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(30)
+        assert os.path.samestat(os.fstat(2), before), os.readlink("/proc/self/fd/2")
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 @pytest.mark.parametrize("kind", ["missing path", "image that is not one"])

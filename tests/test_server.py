@@ -5,6 +5,7 @@ it keeps serving everyone else, and leave nothing behind in its temporary folder
 """
 
 import json
+import os
 import shutil
 import socket
 import ssl
@@ -13,6 +14,7 @@ import subprocess
 import time
 import zlib
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import cv2
@@ -278,6 +280,9 @@ def test_bad_video_uploads_are_4xx_json(server: Server) -> None:
     assert not any("clip" in name for name in server_files(server))
 
 
+GUARDED_AUTH = {"Authorization": "Bearer s3cret"}
+
+
 @pytest.fixture(scope="module")
 def guarded(tmp_path_factory: pytest.TempPathFactory, media: Path) -> Iterator[Server]:
     """A server with a token and a low frame rate limit."""
@@ -297,6 +302,33 @@ def test_token_is_required_by_the_api_but_not_by_health(guarded: Server, media: 
     with pytest.raises(InvalidStatus) as refused:
         connect(guarded.ws_url)
     assert refused.value.response.status_code == 401
+
+
+def test_concurrent_requests_leave_the_servers_error_stream_where_it_was(guarded: Server) -> None:
+    """Decoding once pointed the whole process's stderr at /dev/null and back: threads decoding at once
+    restored each other's copies and left it at /dev/null, and no error was ever logged again. A large PNG
+    cut short keeps each decode going a while (and ends in an error, not in a detection)."""
+    stderr = Path(f"/proc/{guarded.process.pid}/fd/2")
+    before = os.readlink(stderr), stderr.stat()
+    gradient = (np.add.outer(np.arange(3000), np.arange(4000)) % 256).astype(np.uint8)
+    png = cv2.imencode(".png", cv2.merge([gradient] * 3))[1].tobytes()
+    cut = {"image": ("big.png", png[: len(png) * 9 // 10])}
+
+    def client(index: int) -> int:
+        return httpx.post(f"{guarded.url}/api/detect", files=cut, headers=GUARDED_AUTH, timeout=120).status_code
+
+    with ThreadPoolExecutor(8) as clients:
+        assert set(clients.map(client, range(48))) == {400}
+    assert os.readlink(stderr) == before[0] and os.path.samestat(stderr.stat(), before[1])
+    host, port = guarded.url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port))) as sock:  # something uvicorn logs: a request it cannot parse
+        sock.sendall(b"NOT HTTP AT ALL\r\n\r\n")
+        sock.settimeout(30)
+        sock.recv(4096)
+    deadline = time.monotonic() + 10
+    while "Invalid HTTP request received" not in guarded.output() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert "Invalid HTTP request received" in guarded.output()
 
 
 def test_frames_over_the_rate_limit_are_dropped_with_an_error(guarded: Server, media: Path) -> None:
