@@ -21,6 +21,7 @@ import cv2
 import httpx
 import numpy as np
 import pytest
+from errors_helpers import radiance_claiming
 from server_helpers import MODEL, Server, jpeg
 from video_helpers import read_frames
 from websockets.exceptions import ConnectionClosed, InvalidStatus
@@ -131,6 +132,23 @@ def test_every_bad_upload_is_a_4xx_json_error_and_the_server_goes_on(server: Ser
     assert httpx.get(f"{server.url}/api/detect").status_code == 405
     assert httpx.get(f"{server.url}/api/nothing").json() == {"error": "Not Found"}
     assert post_photo(server, (media / "fr_obama.jpg").read_bytes()).json()["faces"]  # still serving
+    assert server_files(server) == []
+
+
+def test_an_image_bomb_whose_header_pillow_cannot_read_is_refused_unread(server: Server) -> None:
+    """A Radiance HDR file claiming 7100x7100 (OpenCV decodes it into 600 MB of floats), whatever it is
+    called, as a photo, a live frame or a video: refused before decoding. A small real HDR photo is answered."""
+    bomb = radiance_claiming(7100, 7100)
+    for name in ("bomb.hdr", "bomb.jpg"):
+        answer = post_photo(server, bomb, name)
+        assert answer.status_code == 400, answer.text
+        assert "larger than 50 megapixels (it claims 7100x7100" in answer.json()["error"]
+    assert "larger than 50 megapixels" in stream_replies(server, [bomb])[0]["error"]
+    video = httpx.post(f"{server.url}/api/video", files={"video": ("bomb.mp4", bomb)}, timeout=60)
+    assert video.status_code == 400 and video.json()["error"] == "video bomb.mp4 is a photo: send photos to /api/detect"
+    small = cv2.imencode(".hdr", np.full((40, 60, 3), 0.5, np.float32))[1].tobytes()
+    answer = post_photo(server, small, "small.hdr")
+    assert answer.status_code == 200 and (answer.json()["width"], answer.json()["height"]) == (60, 40)
     assert server_files(server) == []
 
 
@@ -278,6 +296,19 @@ def test_bad_video_uploads_are_4xx_json(server: Server) -> None:
         assert words in answer.json()["error"], answer.text
     assert httpx.get(f"{server.url}/api/video/nosuchjob").status_code == 404
     assert not any("clip" in name for name in server_files(server))
+
+
+def test_a_playlist_uploaded_as_a_video_is_refused(server: Server, media: Path) -> None:
+    """An HLS playlist or an ffconcat list names other files: FFmpeg would read a video of the server's own
+    (the job would hand its frames back). Refused by its content, whatever the upload is called."""
+    target = media / CLIP
+    hls = f"#EXTM3U\n#EXT-X-TARGETDURATION:10\n#EXTINF:10.0,\n{target}\n#EXT-X-ENDLIST\n".encode()
+    concat = f"ffconcat version 1.0\nfile {target}\n".encode()
+    for name, data in (("list.m3u8", hls), ("list.mp4", hls), ("list.ffconcat", concat), ("list.mp4", concat)):
+        answer = httpx.post(f"{server.url}/api/video", files={"video": (name, data)}, timeout=60)
+        assert answer.status_code == 400, (name, answer.text)
+        assert answer.json()["error"].startswith(f"cannot open video {name}: not a video file (MP4/MOV, "), name
+    assert not any("list" in name for name in server_files(server))
 
 
 GUARDED_AUTH = {"Authorization": "Bearer s3cret"}

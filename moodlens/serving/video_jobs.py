@@ -1,9 +1,10 @@
 """Uploaded videos processed in the background: progress while they run, then the annotated video and the log.
 
 A job runs `live.detect_source`, exactly what `detect.py --source clip --no-window --output ... --log ...` does,
-in its own folder under the server's temporary folder. The upload is deleted as soon as the job ends;
-the annotated video (WebM/VP8, which every browser plays) and the records (JSON lines or CSV, as
-detect.py's --log writes them) are kept for download for KEEP_S seconds.
+in its own folder under the server's temporary folder. Only a file that starts as a video container
+does is opened (`containers`). The upload is deleted as soon as the job ends; the annotated video
+(WebM/VP8, which every browser plays) and the records (JSON lines or CSV, as detect.py's --log writes
+them) are kept for download for KEEP_S seconds.
 """
 
 import secrets
@@ -19,6 +20,8 @@ import cv2
 
 from moodlens.errors import MoodlensError
 from moodlens.live import detect_source
+from moodlens.media.containers import CONTAINERS, video_container
+from moodlens.media.headers import HEAD_BYTES, image_formats
 from moodlens.media.sources import Frame, Source
 from moodlens.serving.shared import SharedDetector
 
@@ -75,6 +78,17 @@ class ProgressSource(Source):
             self.job.frames += 1
 
 
+def check_container(upload: Path, name: str) -> None:
+    """Refuse, before FFmpeg probes it, an upload that does not start as a video container does: a
+    playlist would make FFmpeg read other files of this machine, a photo would be decoded whole."""
+    with open(upload, "rb") as f:
+        head = f.read(HEAD_BYTES)
+    if image_formats(head):
+        raise MoodlensError(f"video {name} is a photo: send photos to /api/detect")
+    if video_container(head) is None:
+        raise MoodlensError(f"cannot open video {name}: not a video file ({', '.join(CONTAINERS)})")
+
+
 def public(message: str, path: Path, name: str) -> str:
     """A message about a file in the server's folder, naming it as the client did."""
     return message.replace(str(path), name)
@@ -111,6 +125,7 @@ class VideoJobs:
         return job
 
     def open(self, upload: Path, job: VideoJob) -> ProgressSource:
+        check_container(upload, job.name)
         try:
             source = ProgressSource(upload, job)
         except MoodlensError as exc:
