@@ -311,6 +311,23 @@ def test_a_playlist_uploaded_as_a_video_is_refused(server: Server, media: Path) 
     assert not any("list" in name for name in server_files(server))
 
 
+def test_finished_video_jobs_are_deleted_on_time_without_another_request(tmp_path: Path, media: Path) -> None:
+    running = Server(tmp_path, "--keep-minutes", 0.1)  # 6 s
+    try:
+        clip = media / CLIP
+        started = httpx.post(f"{running.url}/api/video", files={"video": (clip.name, clip.read_bytes())}, timeout=60)
+        assert started.status_code == 202, started.text
+        done = wait_for_job(running, started.json())[-1]
+        assert done["state"] == "done" and len(server_files(running)) == 2  # the annotated video and the records
+        deadline = time.monotonic() + 60
+        while server_files(running) and time.monotonic() < deadline:  # no request meanwhile
+            time.sleep(0.5)
+        assert server_files(running) == []
+        assert httpx.get(f"{running.url}/api/video/{done['job']}").status_code == 404
+    finally:
+        assert running.stop() == 130
+
+
 GUARDED_AUTH = {"Authorization": "Bearer s3cret"}
 
 

@@ -62,6 +62,9 @@ def parse_args(argv: list[str] | None = None, prog: str | None = None) -> argpar
                    help=f"frames a second one live connection may send (default {defaults.max_fps:g})")
     p.add_argument("--upload-timeout", type=cli.positive_float, default=defaults.upload_timeout,
                    help=f"seconds an upload may take to arrive (default {defaults.upload_timeout:g})")
+    p.add_argument("--keep-minutes", type=cli.positive_float, default=defaults.keep_minutes,
+                   help=f"minutes a finished video's annotated copy and records wait for download before they "
+                        f"are deleted (default {defaults.keep_minutes:g})")
     p.add_argument("--threads", type=cli.positive_int, default=None, help="CPU threads for inference")
     add_detector_options(p)
     args = p.parse_args(argv)
@@ -85,7 +88,7 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> None:
     sock = listen(args.host, args.port)  # first: a port in use is said before the model loads
     detector = detector_spec(args, threads=args.threads).build()  # detect.py's options, defaults and detector
     settings = ServerSettings(args.token, args.max_connections, args.max_upload_mb, args.upload_timeout,
-                              args.max_fps, args.smooth, args.redetect)
+                              args.max_fps, args.smooth, args.redetect, args.keep_minutes)
     scheme = "https" if args.certfile else "http"
     if not loopback(args.host) and scheme == "http":
         print("note: without --certfile/--keyfile, browsers on other machines will not give the page a camera "

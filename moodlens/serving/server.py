@@ -36,7 +36,7 @@ from moodlens.errors import MoodlensError
 from moodlens.media.images import IMAGE_SUFFIXES, decode_image
 from moodlens.serving.gate import Gate, GateSettings
 from moodlens.serving.shared import SharedDetector, SharedStream
-from moodlens.serving.video_jobs import ANNOTATED, Busy, VideoJob, VideoJobs
+from moodlens.serving.video_jobs import ANNOTATED, KEEP_S, Busy, VideoJob, VideoJobs
 
 WEB = Path(__file__).with_name("web")
 MAX_PIXELS = 50_000_000  # a photo or frame claiming more is refused before decoding: 50 MP is a big phone photo
@@ -55,6 +55,7 @@ class ServerSettings:
     max_fps: float = 30.0  # frames a second one WebSocket may send; more are answered with an error
     smooth: float = DEFAULT_SMOOTH
     redetect: int = DEFAULT_REDETECT
+    keep_minutes: float = KEEP_S / 60  # a finished video job's files are deleted this long after it ends
 
 
 class Face(BaseModel):
@@ -114,7 +115,7 @@ def create_app(detector: EmotionDetector, settings: ServerSettings | None = None
     settings = settings or ServerSettings()
     shared = SharedDetector(detector)
     root = Path(tempfile.mkdtemp(prefix=SERVER_FOLDER))  # every upload and job file, removed at shutdown
-    jobs = VideoJobs(root, shared, settings.smooth, settings.redetect)
+    jobs = VideoJobs(root, shared, settings.smooth, settings.redetect, settings.keep_minutes * 60)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
