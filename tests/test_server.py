@@ -339,17 +339,53 @@ def guarded(tmp_path_factory: pytest.TempPathFactory, media: Path) -> Iterator[S
     running.stop()
 
 
-def test_token_is_required_by_the_api_but_not_by_health(guarded: Server, media: Path) -> None:
+def test_with_a_token_every_route_but_the_page_needs_it(guarded: Server, media: Path) -> None:
     photo = {"image": ("a.jpg", (media / "fr_obama.jpg").read_bytes())}
     url = f"{guarded.url}/api/detect"
     assert httpx.post(url, files=photo).status_code == 401
     assert "token" in httpx.post(url, files=photo, headers={"Authorization": "Bearer wrong"}).json()["error"]
     assert httpx.post(url, files=photo, headers={"Authorization": "Bearer s3cret"}).status_code == 200
     assert httpx.post(url + "?token=s3cret", files=photo).status_code == 200
-    assert httpx.get(f"{guarded.url}/api/health").status_code == 200
+    for path in ("/api/health", "/docs", "/openapi.json", "/redoc", "/api/video/nosuchjob", "/nothing"):
+        answer = httpx.get(guarded.url + path)
+        assert answer.status_code == 401 and "token" in answer.json()["error"], path
+    assert httpx.get(f"{guarded.url}/api/health?token=s3cret").status_code == 200
+    assert "/api/detect" in httpx.get(f"{guarded.url}/openapi.json?token=s3cret").json()["paths"]
+    docs = httpx.get(f"{guarded.url}/docs?token=s3cret")
+    assert docs.status_code == 200 and "/openapi.json?token=s3cret" in docs.text  # the page fetches it so
+    assert httpx.get(guarded.url).status_code == 200 and httpx.get(f"{guarded.url}/static/app.js").status_code == 200
+    other_name = {"Host": "moodlens.lan:8000"}  # other machines reach it by its name: the token is the check
+    assert httpx.get(f"{guarded.url}/api/health?token=s3cret", headers=other_name).status_code == 200
     with pytest.raises(InvalidStatus) as refused:
         connect(guarded.ws_url)
     assert refused.value.response.status_code == 401
+
+
+def raw_get(server: Server, path: str, host: str, *headers: str) -> str:
+    """The status line and headers of a GET sent with the given Host header."""
+    address, port = server.url.removeprefix("http://").split(":")
+    with socket.create_connection((address, int(port))) as sock:
+        sock.sendall("\r\n".join([f"GET {path} HTTP/1.1", f"Host: {host}", *headers, "", ""]).encode())
+        sock.settimeout(30)
+        return sock.recv(65536).decode(errors="replace")
+
+
+def test_without_a_token_only_requests_to_a_loopback_name_are_answered(server: Server) -> None:
+    """DNS rebinding: a page from evil.example that points its own name at 127.0.0.1 reaches this server,
+    but its requests say Host: evil.example. Only localhost, 127.0.0.1 or [::1] (any port) are answered."""
+    port = server.url.rsplit(":", 1)[1]
+    for host in (f"localhost:{port}", f"LOCALHOST:{port}", f"127.0.0.1:{port}", f"[::1]:{port}", "127.0.0.2"):
+        assert httpx.get(f"{server.url}/api/health", headers={"Host": host}).status_code == 200, host
+    for host in (f"evil.example:{port}", "evil.example", f"192.168.1.5:{port}", "localhost.evil.example", "[::2]"):
+        for path in ("/", "/static/app.js", "/api/health", "/docs", "/openapi.json"):
+            answer = httpx.get(server.url + path, headers={"Host": host})
+            assert answer.status_code == 400, (host, path)
+            assert f"Host {host} is not this machine: without --token" in answer.json()["error"], (host, path)
+    upgrade = ("Upgrade: websocket", "Connection: Upgrade", "Sec-WebSocket-Version: 13",
+               "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==")
+    assert raw_get(server, "/api/stream", "evil.example", *upgrade).startswith("HTTP/1.1 400")
+    assert raw_get(server, "/api/stream", f"localhost:{port}", *upgrade).startswith("HTTP/1.1 101")
+    assert raw_get(server, "/", "").startswith("HTTP/1.1 400")  # an empty Host
 
 
 def test_concurrent_requests_leave_the_servers_error_stream_where_it_was(guarded: Server) -> None:

@@ -49,8 +49,9 @@ def parse_args(argv: list[str] | None = None, prog: str | None = None) -> argpar
     p.add_argument("--host", default="127.0.0.1",
                    help="address to listen on (default 127.0.0.1: this machine only; any other needs --token)")
     p.add_argument("--port", type=port, default=8000, help="port (default 8000; 0: any free port)")
-    p.add_argument("--token", help="a secret every API request must carry (Authorization: Bearer TOKEN, or "
-                                   "?token=TOKEN in the page's address)")
+    p.add_argument("--token", help="a secret every request but the page's must carry (Authorization: Bearer TOKEN, "
+                                   "or ?token=TOKEN in the page's address); without it, only requests addressed "
+                                   "to localhost, 127.0.0.1 or [::1] are answered")
     p.add_argument("--certfile", type=Path, help="HTTPS certificate (PEM): phones give the camera only to HTTPS pages")
     p.add_argument("--keyfile", type=Path, help="HTTPS private key (PEM)")
     p.add_argument("--max-upload-mb", type=cli.positive_float, default=defaults.max_upload_mb,
