@@ -52,6 +52,12 @@ def media_file(name: str) -> Path:
     return require(MEDIA / name, "test media")
 
 
+def radiance_claiming(width: int, height: int) -> bytes:
+    """A Radiance HDR file whose header claims width x height, then 4 kB of pixels: Pillow cannot read this
+    header, OpenCV (and FFmpeg) decode it, into 12 bytes of float a pixel."""
+    return f"#?RADIANCE\nFORMAT=32-bit_rle_rgbe\n\n-Y {height} +X {width}\n".encode() + bytes(4096)
+
+
 @dataclass
 class Outcome:
     """How a script ended: exit code, stdout, stderr."""

@@ -15,7 +15,7 @@ import pytest
 from analyze_helpers import analyze_args, read_table
 from terminal_helpers import drew_a_bar, run_on_terminal
 
-from moodlens.batch.analyze import WorkFolder
+from moodlens.batch.parts import WorkFolder
 from moodlens.labels import EMOTIONS
 
 CLIP = "huimiang_1543684773.avi"  # 67 frames, one face on every frame
@@ -150,6 +150,58 @@ def test_interrupted_run_keeps_finished_files_and_the_same_command_resumes(start
     assert {r["source"] for r in rows} == {"fr_obama.jpg", LONG_CLIP}
     assert all(r["frame"] % 5 == 0 for r in rows)
     assert not parts.exists()
+
+
+def test_a_second_run_on_the_same_output_is_refused_and_a_damaged_part_is_analysed_again(
+        start_script, run_script, media: Path, tmp_path: Path):
+    output = tmp_path / "faces.jsonl"
+    args = analyze_args(media / "fr_obama.jpg", media / LONG_CLIP, "--output", output, "--workers", 1)
+    first = start_script(*args)
+    parts = tmp_path / "faces.jsonl.parts"
+    deadline = time.monotonic() + PART_WAIT_S
+    while not list(parts.glob("*-*.json")) and first.running() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    second = run_script(*analyze_args(media / "fr_obama.jpg", "--output", output, "--workers", 1))
+    assert first.running(), "the long clip ended before the second run: the test needs a longer one"
+    assert second.returncode == 2 and one_line_errors(second.stderr) == [second.stderr.strip()], second.stderr
+    assert f"{parts} is in use by another run writing the same --output" in second.stderr
+    first.process.send_signal(signal.SIGINT)
+    assert first.finish().returncode == 130
+    [part] = parts.glob("fr_obama.jpg-*.json")
+    part.write_bytes(b"")  # what a power loss could leave of a part renamed before it reached the disk
+    again = run_script(*args)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert "resuming" not in again.stderr and "2 of 2 files analysed" in again.stdout
+    assert {r["source"] for r in read_table(output)} == {"fr_obama.jpg", LONG_CLIP}
+    assert not parts.exists()
+
+
+def test_a_file_reached_by_two_paths_is_analysed_once(run_script, media: Path, tmp_path: Path):
+    """Through a linked folder and through `..` in a list file beside a walk of the folder itself."""
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    shutil.copy(media / "fr_obama.jpg", photos / "a.jpg")  # one face
+    (tmp_path / "linked").symlink_to(photos)
+    listing = tmp_path / "lists" / "files.txt"
+    listing.parent.mkdir()
+    listing.write_text("../photos/a.jpg\n")
+    output = tmp_path / "faces.jsonl"
+    run = run_script(*analyze_args(photos, tmp_path / "linked", listing, "--output", output, "--workers", 1))
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert [r["path"] for r in read_table(output)] == [str(photos / "a.jpg")]
+    assert "1 of 1 files analysed" in run.stdout
+
+
+def test_a_video_with_a_long_name_gets_short_part_and_plot_names(run_script, media: Path, tmp_path: Path):
+    """A 234-byte name (legal on Linux) made the part's name too long to create, so the run never ended."""
+    clip = tmp_path / ("entretien-" + "é" * 110 + ".avi")
+    shutil.copy(media / CLIP, clip)
+    output = tmp_path / "faces.csv"
+    run = run_script(*analyze_args(clip, "--output", output, "--every", 10, "--workers", 1))
+    assert run.returncode == 0, run.stderr[-3000:]
+    [plot] = (tmp_path / "faces.plots").iterdir()
+    assert plot.name.startswith("entretien-éé") and len(plot.name.encode()) <= 100, plot.name
+    assert {r["path"] for r in read_table(output)} == {str(clip)}
 
 
 def test_bad_options_and_sources_are_one_line_errors(run_script, media: Path, tmp_path: Path):

@@ -21,6 +21,7 @@ import stat
 import struct
 import subprocess
 import sys
+import threading
 import time
 import zlib
 from collections.abc import Callable
@@ -39,6 +40,7 @@ from errors_helpers import (
     fer_faces,
     leftovers,
     media_file,
+    radiance_claiming,
     run_script,
     script_env,
     snapshot,
@@ -53,6 +55,7 @@ from moodlens.emotions.preprocess import to_model_input
 from moodlens.errors import MoodlensError
 from moodlens.labels import EMOTIONS
 from moodlens.media.images import read_image
+from moodlens.native import native_stderr_silenced
 from moodlens.training.data import load_fer2013_csv, load_folder_split
 
 CLASSES = ("angry", "happy", "sad")
@@ -276,6 +279,36 @@ def test_12_huge_image_is_accepted_and_lying_headers_refused(tmp_path: Path) -> 
         (tmp_path / name).write_bytes(raw)
         with pytest.raises(MoodlensError, match=f"cannot decode image {tmp_path / name}: larger than 150 megapixels"):
             read_image(tmp_path / name)
+
+
+def test_12b_every_format_opencv_decodes_has_its_size_read_before_decoding(tmp_path: Path) -> None:
+    """OpenCV picks its decoder by the bytes, not the name. A Radiance HDR file claiming 13000x13000 (2 GB
+    of floats to OpenCV) is refused unread whatever it is called; small real images of every format OpenCV
+    writes decode; a format whose size is not read before decoding, or bytes fitting two formats, are refused."""
+    for name in ("bomb.hdr", "bomb.jpg"):
+        (tmp_path / name).write_bytes(radiance_claiming(13_000, 13_000))
+        with pytest.raises(MoodlensError, match=f"cannot decode image {tmp_path / name}: larger than 150 megapixels "
+                                                r"\(it claims 13000x13000"):
+            read_image(tmp_path / name)
+    small = cv2.imread(str(media_file("fer_no-faces.jpg")))[:40, :60]
+    for suffix in (".hdr", ".avif", ".gif", ".ras", ".webp", ".tiff", ".bmp", ".ppm", ".png", ".jpg"):
+        path = tmp_path / f"small{suffix}"
+        assert cv2.imwrite(str(path), small.astype(np.float32) / 255 if suffix == ".hdr" else small), suffix
+        assert read_image(path).shape == (40, 60, 3), suffix
+    cv2.imwrite(str(tmp_path / "small.jp2"), small)
+    with pytest.raises(MoodlensError, match="small.jp2: JPEG 2000 is not accepted"):
+        read_image(tmp_path / "small.jp2")
+    (tmp_path / "both.hdr").write_bytes(b"#?RAftypavif\n" + radiance_claiming(10, 10))  # also an AVIF's start
+    with pytest.raises(MoodlensError, match="both.hdr: its header fits AVIF and Radiance HDR"):
+        read_image(tmp_path / "both.hdr")
+
+
+def test_12c_detect_py_refuses_an_image_bomb_not_named_as_an_image(tmp_path: Path) -> None:
+    """bomb.hdr is no image by its name: it went to the video decoder, FFmpeg, which decodes it whole."""
+    bomb = tmp_path / "bomb.hdr"
+    bomb.write_bytes(radiance_claiming(13_000, 13_000))
+    outcome = run_script("detect.py", "--source", bomb, "--no-window")
+    assert_one_line_error(outcome, f"cannot decode image {bomb}: larger than 150 megapixels")
 
 
 def write_csv(path: Path, rows: list[str], header: str = "emotion,pixels,Usage") -> Path:
@@ -517,6 +550,36 @@ def test_33b_folder_of_only_broken_images_in_a_real_process(good_model: Path, tm
     assert outcome.code == 2 and "libpng" not in outcome.stderr, outcome.stderr
     assert outcome.lines == [f"skipped: cannot decode image {folder / 'garbled.png'}: empty, truncated or not "
                              "an image", f"error: folder {folder}: none of its 1 images could be decoded"]
+
+
+def test_33c_threads_silencing_native_output_at_once_leave_stderr_where_it_was() -> None:
+    """File descriptor 2 is the whole process's. Two threads that each pointed it at /dev/null and back, in
+    this order, left it at /dev/null for good (the second restored the first's /dev/null)."""
+    before, saved = os.fstat(2), os.dup(2)
+    first_in, second_in, first_out = threading.Event(), threading.Event(), threading.Event()
+
+    def first() -> None:
+        with native_stderr_silenced():
+            first_in.set()
+            second_in.wait(10)
+        first_out.set()
+
+    def second() -> None:
+        first_in.wait(10)
+        with native_stderr_silenced():
+            second_in.set()
+            first_out.wait(10)
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(30)
+        assert os.path.samestat(os.fstat(2), before), os.readlink("/proc/self/fd/2")
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 @pytest.mark.parametrize("kind", ["missing path", "image that is not one"])

@@ -27,6 +27,7 @@ from hypothesis.extra import numpy as hnp
 
 from moodlens.emotions.preprocess import FACE_SIZE, crop_face, square_box, to_gray, to_model_input
 from moodlens.errors import MoodlensError
+from moodlens.media.headers import HEAD_BYTES, image_formats
 from moodlens.media.images import read_image
 
 FUZZ = settings(max_examples=400, deadline=None, database=None,
@@ -124,6 +125,35 @@ def test_garbled_real_images(data: st.DataObject, originals: dict[str, bytes], s
         raw[at : at + len(chunk)] = chunk
     scratch.write_bytes(bytes(raw))
     decode_file(scratch, "garbled real image")
+
+
+OPENCV_WRITES = (".bmp", ".gif", ".avif", ".hdr", ".jpg", ".webp", ".ras", ".ppm", ".pam", ".pfm", ".tiff",
+                 ".png", ".jp2")
+
+
+@pytest.fixture(scope="module")
+def file_starts() -> list[bytes]:
+    """The first bytes of a small image in every format this OpenCV writes, and of two real videos."""
+    image = np.zeros((40, 40, 3), np.uint8)  # JPEG 2000 wants more than 16 pixels a side
+    starts = [cv2.imencode(s, image.astype(np.float32) if s in (".hdr", ".pfm") else image)[1].tobytes()
+              for s in OPENCV_WRITES]
+    return [start[:HEAD_BYTES] for start in starts + [media_file(v).read_bytes() for v in
+                                                        ("fer_woman2.mp4", "huimiang_1543684773.avi")]]
+
+
+@FUZZ
+@given(data=st.data())
+def test_every_start_opencv_picks_a_decoder_for_is_a_format_known_before_decoding(
+        data: st.DataObject, file_starts: list[bytes], scratch: Path) -> None:
+    """A decoder sees only bytes whose format, and so whose size, was read first (`check_header`): any
+    start OpenCV picks a decoder for must fit a known format (an OpenCV with a new decoder fails here)."""
+    start = bytearray(data.draw(st.sampled_from(file_starts)))
+    for at, value in data.draw(st.lists(st.tuples(st.integers(0, 23), st.integers(0, 255)), max_size=3)):
+        start[at] = value
+    scratch.write_bytes(start)
+    CASES["file starts, as OpenCV picks a decoder"] += 1
+    if cv2.haveImageReader(str(scratch)):
+        assert image_formats(bytes(start)), bytes(start[:24])
 
 
 def png_claiming(width: int, height: int, color_type: int, depth: int, idat: bytes) -> bytes:

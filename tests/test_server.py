@@ -5,6 +5,7 @@ it keeps serving everyone else, and leave nothing behind in its temporary folder
 """
 
 import json
+import os
 import shutil
 import socket
 import ssl
@@ -13,12 +14,14 @@ import subprocess
 import time
 import zlib
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import cv2
 import httpx
 import numpy as np
 import pytest
+from errors_helpers import radiance_claiming
 from server_helpers import MODEL, Server, jpeg
 from video_helpers import read_frames
 from websockets.exceptions import ConnectionClosed, InvalidStatus
@@ -129,6 +132,23 @@ def test_every_bad_upload_is_a_4xx_json_error_and_the_server_goes_on(server: Ser
     assert httpx.get(f"{server.url}/api/detect").status_code == 405
     assert httpx.get(f"{server.url}/api/nothing").json() == {"error": "Not Found"}
     assert post_photo(server, (media / "fr_obama.jpg").read_bytes()).json()["faces"]  # still serving
+    assert server_files(server) == []
+
+
+def test_an_image_bomb_whose_header_pillow_cannot_read_is_refused_unread(server: Server) -> None:
+    """A Radiance HDR file claiming 7100x7100 (OpenCV decodes it into 600 MB of floats), whatever it is
+    called, as a photo, a live frame or a video: refused before decoding. A small real HDR photo is answered."""
+    bomb = radiance_claiming(7100, 7100)
+    for name in ("bomb.hdr", "bomb.jpg"):
+        answer = post_photo(server, bomb, name)
+        assert answer.status_code == 400, answer.text
+        assert "larger than 50 megapixels (it claims 7100x7100" in answer.json()["error"]
+    assert "larger than 50 megapixels" in stream_replies(server, [bomb])[0]["error"]
+    video = httpx.post(f"{server.url}/api/video", files={"video": ("bomb.mp4", bomb)}, timeout=60)
+    assert video.status_code == 400 and video.json()["error"] == "video bomb.mp4 is a photo: send photos to /api/detect"
+    small = cv2.imencode(".hdr", np.full((40, 60, 3), 0.5, np.float32))[1].tobytes()
+    answer = post_photo(server, small, "small.hdr")
+    assert answer.status_code == 200 and (answer.json()["width"], answer.json()["height"]) == (60, 40)
     assert server_files(server) == []
 
 
@@ -278,6 +298,39 @@ def test_bad_video_uploads_are_4xx_json(server: Server) -> None:
     assert not any("clip" in name for name in server_files(server))
 
 
+def test_a_playlist_uploaded_as_a_video_is_refused(server: Server, media: Path) -> None:
+    """An HLS playlist or an ffconcat list names other files: FFmpeg would read a video of the server's own
+    (the job would hand its frames back). Refused by its content, whatever the upload is called."""
+    target = media / CLIP
+    hls = f"#EXTM3U\n#EXT-X-TARGETDURATION:10\n#EXTINF:10.0,\n{target}\n#EXT-X-ENDLIST\n".encode()
+    concat = f"ffconcat version 1.0\nfile {target}\n".encode()
+    for name, data in (("list.m3u8", hls), ("list.mp4", hls), ("list.ffconcat", concat), ("list.mp4", concat)):
+        answer = httpx.post(f"{server.url}/api/video", files={"video": (name, data)}, timeout=60)
+        assert answer.status_code == 400, (name, answer.text)
+        assert answer.json()["error"].startswith(f"cannot open video {name}: not a video file (MP4/MOV, "), name
+    assert not any("list" in name for name in server_files(server))
+
+
+def test_finished_video_jobs_are_deleted_on_time_without_another_request(tmp_path: Path, media: Path) -> None:
+    running = Server(tmp_path, "--keep-minutes", 0.1)  # 6 s
+    try:
+        clip = media / CLIP
+        started = httpx.post(f"{running.url}/api/video", files={"video": (clip.name, clip.read_bytes())}, timeout=60)
+        assert started.status_code == 202, started.text
+        done = wait_for_job(running, started.json())[-1]
+        assert done["state"] == "done" and len(server_files(running)) == 2  # the annotated video and the records
+        deadline = time.monotonic() + 60
+        while server_files(running) and time.monotonic() < deadline:  # no request meanwhile
+            time.sleep(0.5)
+        assert server_files(running) == []
+        assert httpx.get(f"{running.url}/api/video/{done['job']}").status_code == 404
+    finally:
+        assert running.stop() == 130
+
+
+GUARDED_AUTH = {"Authorization": "Bearer s3cret"}
+
+
 @pytest.fixture(scope="module")
 def guarded(tmp_path_factory: pytest.TempPathFactory, media: Path) -> Iterator[Server]:
     """A server with a token and a low frame rate limit."""
@@ -286,17 +339,80 @@ def guarded(tmp_path_factory: pytest.TempPathFactory, media: Path) -> Iterator[S
     running.stop()
 
 
-def test_token_is_required_by_the_api_but_not_by_health(guarded: Server, media: Path) -> None:
+def test_with_a_token_every_route_but_the_page_needs_it(guarded: Server, media: Path) -> None:
     photo = {"image": ("a.jpg", (media / "fr_obama.jpg").read_bytes())}
     url = f"{guarded.url}/api/detect"
     assert httpx.post(url, files=photo).status_code == 401
     assert "token" in httpx.post(url, files=photo, headers={"Authorization": "Bearer wrong"}).json()["error"]
     assert httpx.post(url, files=photo, headers={"Authorization": "Bearer s3cret"}).status_code == 200
     assert httpx.post(url + "?token=s3cret", files=photo).status_code == 200
-    assert httpx.get(f"{guarded.url}/api/health").status_code == 200
+    for path in ("/api/health", "/docs", "/openapi.json", "/redoc", "/api/video/nosuchjob", "/nothing"):
+        answer = httpx.get(guarded.url + path)
+        assert answer.status_code == 401 and "token" in answer.json()["error"], path
+    assert httpx.get(f"{guarded.url}/api/health?token=s3cret").status_code == 200
+    assert "/api/detect" in httpx.get(f"{guarded.url}/openapi.json?token=s3cret").json()["paths"]
+    docs = httpx.get(f"{guarded.url}/docs?token=s3cret")
+    assert docs.status_code == 200 and "/openapi.json?token=s3cret" in docs.text  # the page fetches it so
+    assert httpx.get(guarded.url).status_code == 200 and httpx.get(f"{guarded.url}/static/app.js").status_code == 200
+    other_name = {"Host": "moodlens.lan:8000"}  # other machines reach it by its name: the token is the check
+    assert httpx.get(f"{guarded.url}/api/health?token=s3cret", headers=other_name).status_code == 200
     with pytest.raises(InvalidStatus) as refused:
         connect(guarded.ws_url)
     assert refused.value.response.status_code == 401
+
+
+def raw_get(server: Server, path: str, host: str, *headers: str) -> str:
+    """The status line and headers of a GET sent with the given Host header."""
+    address, port = server.url.removeprefix("http://").split(":")
+    with socket.create_connection((address, int(port))) as sock:
+        sock.sendall("\r\n".join([f"GET {path} HTTP/1.1", f"Host: {host}", *headers, "", ""]).encode())
+        sock.settimeout(30)
+        return sock.recv(65536).decode(errors="replace")
+
+
+def test_without_a_token_only_requests_to_a_loopback_name_are_answered(server: Server) -> None:
+    """DNS rebinding: a page from evil.example that points its own name at 127.0.0.1 reaches this server,
+    but its requests say Host: evil.example. Only localhost, 127.0.0.1 or [::1] (any port) are answered."""
+    port = server.url.rsplit(":", 1)[1]
+    for host in (f"localhost:{port}", f"LOCALHOST:{port}", f"127.0.0.1:{port}", f"[::1]:{port}", "127.0.0.2"):
+        assert httpx.get(f"{server.url}/api/health", headers={"Host": host}).status_code == 200, host
+    for host in (f"evil.example:{port}", "evil.example", f"192.168.1.5:{port}", "localhost.evil.example", "[::2]"):
+        for path in ("/", "/static/app.js", "/api/health", "/docs", "/openapi.json"):
+            answer = httpx.get(server.url + path, headers={"Host": host})
+            assert answer.status_code == 400, (host, path)
+            assert f"Host {host} is not this machine: without --token" in answer.json()["error"], (host, path)
+    upgrade = ("Upgrade: websocket", "Connection: Upgrade", "Sec-WebSocket-Version: 13",
+               "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==")
+    assert raw_get(server, "/api/stream", "evil.example", *upgrade).startswith("HTTP/1.1 400")
+    assert raw_get(server, "/api/stream", f"localhost:{port}", *upgrade).startswith("HTTP/1.1 101")
+    assert raw_get(server, "/", "").startswith("HTTP/1.1 400")  # an empty Host
+
+
+def test_concurrent_requests_leave_the_servers_error_stream_where_it_was(guarded: Server) -> None:
+    """Decoding once pointed the whole process's stderr at /dev/null and back: threads decoding at once
+    restored each other's copies and left it at /dev/null, and no error was ever logged again. A large PNG
+    cut short keeps each decode going a while (and ends in an error, not in a detection)."""
+    stderr = Path(f"/proc/{guarded.process.pid}/fd/2")
+    before = os.readlink(stderr), stderr.stat()
+    gradient = (np.add.outer(np.arange(3000), np.arange(4000)) % 256).astype(np.uint8)
+    png = cv2.imencode(".png", cv2.merge([gradient] * 3))[1].tobytes()
+    cut = {"image": ("big.png", png[: len(png) * 9 // 10])}
+
+    def client(index: int) -> int:
+        return httpx.post(f"{guarded.url}/api/detect", files=cut, headers=GUARDED_AUTH, timeout=120).status_code
+
+    with ThreadPoolExecutor(8) as clients:
+        assert set(clients.map(client, range(48))) == {400}
+    assert os.readlink(stderr) == before[0] and os.path.samestat(stderr.stat(), before[1])
+    host, port = guarded.url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port))) as sock:  # something uvicorn logs: a request it cannot parse
+        sock.sendall(b"NOT HTTP AT ALL\r\n\r\n")
+        sock.settimeout(30)
+        sock.recv(4096)
+    deadline = time.monotonic() + 10
+    while "Invalid HTTP request received" not in guarded.output() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert "Invalid HTTP request received" in guarded.output()
 
 
 def test_frames_over_the_rate_limit_are_dropped_with_an_error(guarded: Server, media: Path) -> None:

@@ -2,17 +2,14 @@
 
 The records are those of detect.py's JSON log (`outputs.face_record`) plus the file's path. Each
 file is analysed whole by one worker (a video's faces are tracked from frame to frame, so it
-cannot be split), and its records are written atomically to its own part file in a work folder
-beside the output. A run that is interrupted or crashes loses at most the files in progress: the
-same command again skips the files whose part is there (if made with the same settings) and, at
-the end, merges the parts into the output and removes the work folder.
+cannot be split), and its records are written to its own part file in a work folder beside the
+output (`parts.WorkFolder`). A run that is interrupted or crashes loses at most the files in
+progress: the same command again skips the files whose part is there (if made with the same
+settings) and, at the end, merges the parts into the output and removes the work folder.
 """
 
 import dataclasses
-import hashlib
 import json
-import shutil
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -22,9 +19,9 @@ import cv2
 
 from moodlens.detector import DEFAULT_REDETECT, DEFAULT_SMOOTH, DetectorSpec, EmotionDetector
 from moodlens.errors import MoodlensError
-from moodlens.media.files import file_digest, replaced
-from moodlens.media.images import IMAGE_SUFFIXES
-from moodlens.media.outputs import face_record, write_json
+from moodlens.media.files import file_digest
+from moodlens.media.images import IMAGE_SUFFIXES, is_image_file
+from moodlens.media.outputs import face_record
 from moodlens.media.sources import Source
 
 VIDEO_SUFFIXES = frozenset({".mp4", ".avi", ".mkv", ".mov", ".m4v", ".webm", ".mpg", ".mpeg", ".wmv", ".flv"})
@@ -73,7 +70,7 @@ def listed_files(list_file: Path) -> list[Path]:
 
 def find_files(sources: list[str]) -> list[Path]:
     """Every file to analyse, as an absolute path: folders walked recursively, list files read, files as
-    given; each once.
+    given; each once, however many links or spellings lead to it.
 
     A named source that does not exist is the user's error; a missing file inside a list is only a
     bad file, reported when its turn comes.
@@ -89,12 +86,15 @@ def find_files(sources: list[str]) -> list[Path]:
             files += listed_files(path)
         else:
             files.append(path)
-    return list(dict.fromkeys(f.absolute() for f in files))  # absolute: the same file for every worker
+    unique: dict[Path, Path] = {}  # by resolved path: a file reached through a link or `..` is the same file
+    for file in files:
+        unique.setdefault(file.resolve(), file.absolute())  # absolute: the same file for every worker
+    return list(unique.values())
 
 
 def frames_in(path: Path) -> int:
     """A file's frame count as its header says (1 for a photo, 0 when unknown): for the progress bar."""
-    if path.suffix.lower() in IMAGE_SUFFIXES:
+    if is_image_file(path):  # never to a video decoder: FFmpeg would decode a photo whole to count it
         return 1
     capture = cv2.VideoCapture(str(path))
     try:
@@ -140,45 +140,3 @@ def settings_of(spec: DetectorSpec, choice: FrameChoice) -> dict:
     detector["cascade"] = str(spec.cascade) if spec.cascade else None
     detector.pop("threads")  # how fast, not what comes out
     return json.loads(json.dumps({"detector": detector, "frames": dataclasses.asdict(choice)}))
-
-
-class WorkFolder:
-    """`<output>.parts/`: the settings, and one JSON part per finished file, named after the file and a
-    hash of its path (two files of the same name in different folders do not clash)."""
-
-    def __init__(self, output: Path, settings: dict):
-        self.path = output.with_name(output.name + ".parts")
-        self.settings = settings
-
-    def open(self) -> None:
-        """Keep an earlier run's parts if they were made with the same settings; else start afresh."""
-        saved = self.path / "settings.json"
-        if self.path.is_dir():
-            try:
-                same = json.loads(saved.read_text()) == self.settings
-            except (OSError, ValueError):
-                same = False
-            if not same:
-                print(f"note: {self.path} holds an earlier run made with other settings: starting afresh",
-                      file=sys.stderr)
-                self.remove()
-        self.path.mkdir(exist_ok=True)
-        write_json(self.settings, saved)
-
-    def part(self, file: str) -> Path:
-        digest = hashlib.sha1(str(Path(file).resolve()).encode()).hexdigest()[:12]
-        return self.path / f"{Path(file).name}-{digest}.json"
-
-    def done(self, file: str) -> bool:
-        return self.part(file).is_file()
-
-    def load(self, file: str) -> FileResult:
-        return FileResult(**json.loads(self.part(file).read_text()))
-
-    def save(self, result: FileResult) -> None:
-        """Write one file's result whole or not at all."""
-        with replaced(self.part(result.path)) as tmp:
-            tmp.write_text(json.dumps(dataclasses.asdict(result)))
-
-    def remove(self) -> None:
-        shutil.rmtree(self.path, ignore_errors=True)

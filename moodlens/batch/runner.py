@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from moodlens.batch.analyze import FileResult, WorkFolder, frames_in
+from moodlens.batch.analyze import FileResult, frames_in
+from moodlens.batch.parts import WorkFolder
 from moodlens.batch.tables import record_table, summary_path, summary_row, write_csv
 from moodlens.errors import MoodlensError
 from moodlens.evaluation.plots import plot_emotions_over_time
@@ -83,10 +84,9 @@ class FrameProgress:
 
 
 def run_batch(files: list[str], work: WorkFolder, start_engine: Callable[[int], Engine]) -> Batch:
-    """Analyse the `files` that have no part in `work` yet, on an engine started for that many files;
-    each result is saved as it arrives."""
-    work.open()
-    todo = [f for f in files if not work.done(f)]
+    """Analyse the `files` that have no readable part in (open) `work` yet, on an engine started for that
+    many files; each result is saved as it arrives."""
+    todo = [f for f in files if work.load(f) is None]
     batch = Batch(files, resumed=len(files) - len(todo))
     if batch.resumed:
         print(f"resuming: {batch.resumed} of {len(files)} files already done in {work.path}", file=sys.stderr)
@@ -123,6 +123,9 @@ def write_outputs(batch: Batch, labels: tuple[str, ...], output: Path, work: Wor
     with record_table(output, labels) as append:
         for file in batch.files:
             result = bad.get(file) or work.load(file)
+            if result is None:  # removed or damaged since the run began
+                raise MoodlensError(f"the part of {file} in {work.path} is gone or damaged: the same command "
+                                    "again analyses that file again")
             append(result.records)
             summary.append(summary_row(result, labels))
             if result.kind == "video":
@@ -138,5 +141,6 @@ def plots_path(output: Path) -> Path:
 
 
 def plot_name(result: FileResult, work: WorkFolder) -> str:
-    """The plot's file name: the part's, so two videos of the same name in different folders do not clash."""
+    """The plot's file name: the part's, short whatever the video's name, and two videos of the same name in
+    different folders do not clash."""
     return work.part(result.path).with_suffix(".png").name

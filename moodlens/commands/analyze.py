@@ -6,8 +6,9 @@
 
 Writes the records (Parquet, CSV or JSON lines, by the extension), a per-file summary beside them
 (faces.summary.csv: the share of each emotion) and a plot of the emotions over time for each video
-(faces.plots/). Files that cannot be read are reported and skipped. Interrupted, a run keeps the
-files it finished in faces.parquet.parts/, and the same command goes on from there.
+(faces.plots/). Files that cannot be read are reported and skipped; a file reached by two paths (a
+link, `..`) is analysed once. Interrupted, a run keeps the files it finished in faces.parquet.parts/,
+and the same command goes on from there; a second run with the same --output while one runs is refused.
 """
 
 import argparse
@@ -52,7 +53,8 @@ def start_engine(args: argparse.Namespace, spec, choice, files: int):
 
 def main(argv: list[str] | None = None, prog: str | None = None) -> None:
     args = parse_args(argv, prog)
-    from moodlens.batch.analyze import FrameChoice, WorkFolder, find_files, settings_of
+    from moodlens.batch.analyze import FrameChoice, find_files, settings_of
+    from moodlens.batch.parts import WorkFolder
     from moodlens.batch.runner import plots_path, run_batch, write_outputs
     from moodlens.batch.tables import check_format, summary_path
     from moodlens.errors import MoodlensError
@@ -67,10 +69,10 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> None:
     if not files:
         raise MoodlensError(f"no videos or images in {' '.join(args.sources)}")
     choice = FrameChoice(args.every, args.smooth, args.redetect)
-    work = WorkFolder(args.output, settings_of(spec, choice))
-    batch = run_batch(files, work, lambda todo: start_engine(args, spec, choice, todo))
-    summary = write_outputs(batch, labels, args.output, work)
-    work.remove()
+    with WorkFolder(args.output, settings_of(spec, choice)) as work:  # locked: one run per output at a time
+        batch = run_batch(files, work, lambda todo: start_engine(args, spec, choice, todo))
+        summary = write_outputs(batch, labels, args.output, work)
+        work.remove()
     if batch.bad:
         print(f"{len(batch.bad)} file(s) could not be analysed (also in the summary):", file=sys.stderr)
         for result in batch.bad:

@@ -49,8 +49,9 @@ def parse_args(argv: list[str] | None = None, prog: str | None = None) -> argpar
     p.add_argument("--host", default="127.0.0.1",
                    help="address to listen on (default 127.0.0.1: this machine only; any other needs --token)")
     p.add_argument("--port", type=port, default=8000, help="port (default 8000; 0: any free port)")
-    p.add_argument("--token", help="a secret every API request must carry (Authorization: Bearer TOKEN, or "
-                                   "?token=TOKEN in the page's address)")
+    p.add_argument("--token", help="a secret every request but the page's must carry (Authorization: Bearer TOKEN, "
+                                   "or ?token=TOKEN in the page's address); without it, only requests addressed "
+                                   "to localhost, 127.0.0.1 or [::1] are answered")
     p.add_argument("--certfile", type=Path, help="HTTPS certificate (PEM): phones give the camera only to HTTPS pages")
     p.add_argument("--keyfile", type=Path, help="HTTPS private key (PEM)")
     p.add_argument("--max-upload-mb", type=cli.positive_float, default=defaults.max_upload_mb,
@@ -62,6 +63,9 @@ def parse_args(argv: list[str] | None = None, prog: str | None = None) -> argpar
                    help=f"frames a second one live connection may send (default {defaults.max_fps:g})")
     p.add_argument("--upload-timeout", type=cli.positive_float, default=defaults.upload_timeout,
                    help=f"seconds an upload may take to arrive (default {defaults.upload_timeout:g})")
+    p.add_argument("--keep-minutes", type=cli.positive_float, default=defaults.keep_minutes,
+                   help=f"minutes a finished video's annotated copy and records wait for download before they "
+                        f"are deleted (default {defaults.keep_minutes:g})")
     p.add_argument("--threads", type=cli.positive_int, default=None, help="CPU threads for inference")
     add_detector_options(p)
     args = p.parse_args(argv)
@@ -85,7 +89,7 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> None:
     sock = listen(args.host, args.port)  # first: a port in use is said before the model loads
     detector = detector_spec(args, threads=args.threads).build()  # detect.py's options, defaults and detector
     settings = ServerSettings(args.token, args.max_connections, args.max_upload_mb, args.upload_timeout,
-                              args.max_fps, args.smooth, args.redetect)
+                              args.max_fps, args.smooth, args.redetect, args.keep_minutes)
     scheme = "https" if args.certfile else "http"
     if not loopback(args.host) and scheme == "http":
         print("note: without --certfile/--keyfile, browsers on other machines will not give the page a camera "

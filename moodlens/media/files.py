@@ -1,5 +1,5 @@
 """Writing a file whole or not at all (into a hidden sibling, renamed over the target when complete),
-and a file's content digest."""
+durably where it must survive a power loss, and a file's content digest."""
 
 import contextlib
 import hashlib
@@ -23,6 +23,21 @@ def replaced(path: Path) -> Iterator[Path]:
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def write_synced(path: Path, data: bytes) -> None:
+    """Write `path` whole or not at all, and durably: the bytes reach the disk before the rename makes them
+    the file, and the rename before this returns (after a power loss the file is whole, or absent)."""
+    with replaced(path) as tmp:
+        with open(tmp, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+    folder = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(folder)
+    finally:
+        os.close(folder)
 
 
 def file_digest(path: Path) -> str:

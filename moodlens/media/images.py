@@ -2,20 +2,16 @@
 pixel-bomb file gives a one-line MoodlensError naming it). Training data and detection both read here.
 """
 
-import io
-import struct
-import warnings
 from pathlib import Path
 
 import cv2
 import numpy as np
-from PIL import Image  # Pillow comes with matplotlib; used here to read image headers only
 
 from moodlens.errors import MoodlensError
+from moodlens.media.headers import ACCEPTED, HEAD_BYTES, BeyondPillowLimit, UnreadableSize, image_formats
 from moodlens.native import native_stderr_silenced
 
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".pgm", ".ppm", ".tif", ".tiff", ".webp"})
-PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 MAX_PIXELS = 150_000_000  # any camera's photo; not a damaged 10 kB JPEG that claims 30000x30000
 
 
@@ -36,40 +32,57 @@ def decode_image(raw: np.ndarray, name: str, flags: int = cv2.IMREAD_COLOR, max_
     """Decode an encoded image's bytes (uint8 array), as `read_image` does; MoodlensError names it `name`.
 
     Any colour, alpha, 16-bit or palette image decodes; libpng's own complaints about a broken file are
-    silenced, the one-line error says it. A header claiming more than `max_pixels` is refused unread.
+    silenced, the one-line error says it. An image whose header claims more than `max_pixels`, or
+    whose size cannot be read before decoding, is refused unread (`check_header`).
     """
-    if raw.size and claims_too_many_pixels(raw, max_pixels):
-        raise MoodlensError(f"cannot decode image {name}: larger than {max_pixels / 10**6:g} megapixels "
-                            "(damaged, or too big for a photo)")
-    image = None
-    if raw.size:
-        with native_stderr_silenced():
-            try:
-                image = cv2.imdecode(raw, flags)
-            except cv2.error:  # e.g. a header claiming more pixels than OpenCV accepts
-                image = None
+    check_header(raw.tobytes(), name, max_pixels)
+    with native_stderr_silenced():
+        try:
+            image = cv2.imdecode(raw, flags)
+        except cv2.error:  # some decoders raise on damage rather than return nothing
+            image = None
     if image is None or image.size == 0:
         raise MoodlensError(f"cannot decode image {name}: empty, truncated or not an image")
     return image
 
 
-def claims_too_many_pixels(raw: np.ndarray, max_pixels: int = MAX_PIXELS) -> bool:
-    """Whether an encoded image's header claims more than `max_pixels`; only the header is read.
-
-    OpenCV would decode such a claim (up to a gigapixel) into gigabytes, taking a minute, and
-    return a mostly empty picture.
-    """
-    if raw[:8].tobytes() == PNG_SIGNATURE and raw.size >= 24:  # direct: a bad checksum stops Pillow, not OpenCV
-        width, height = struct.unpack(">II", raw[16:24].tobytes())
-        return width * height > max_pixels
+def check_header(data: bytes, name: str, max_pixels: int = MAX_PIXELS) -> None:
+    """Refuse an encoded image before any decoder runs, unless its format is known and its header
+    claims at most `max_pixels`: OpenCV would decode a false claim (up to a gigapixel) into gigabytes,
+    taking a minute, and return a mostly empty picture."""
+    formats = image_formats(data)
+    if not formats:
+        raise MoodlensError(f"cannot decode image {name}: empty, truncated or not an image")
+    if len(formats) > 1:  # which decoder OpenCV picks, and so which size counts, is not sure
+        raise MoodlensError(f"cannot decode image {name}: its header fits {' and '.join(f.name for f in formats)}")
+    image_format = formats[0]
+    if image_format.size is None:
+        raise MoodlensError(f"cannot decode image {name}: {image_format.name} is not accepted "
+                            f"(these are: {ACCEPTED})")
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # Pillow's own large-image warning
-            with Image.open(io.BytesIO(raw.tobytes())) as image:
-                return image.width * image.height > max_pixels
-    except Image.DecompressionBombError:  # Pillow's own limit, above ours
+        width, height = image_format.size(data)
+    except UnreadableSize:
+        raise MoodlensError(f"cannot decode image {name}: damaged {image_format.name} header "
+                            "(its size cannot be read)") from None
+    except BeyondPillowLimit:
+        width = height = None
+    if width is None or width * height > max_pixels:
+        claim = f"it claims {width}x{height}: " if width else ""
+        raise MoodlensError(f"cannot decode image {name}: larger than {max_pixels / 10**6:g} megapixels "
+                            f"({claim}damaged, or too big for a photo)")
+
+
+def is_image_file(path: Path) -> bool:
+    """Whether a file is an image, by its name or else by its first bytes: OpenCV and FFmpeg go by the
+    bytes, so a photo named .hdr or .mp4 is still decoded as one (and must be checked as one)."""
+    if path.suffix.lower() in IMAGE_SUFFIXES:
         return True
-    except Exception:  # a format or a kind of damage Pillow does not read: OpenCV decides
+    if not path.is_file():  # a camera device or a pipe: reading it could wait for ever
+        return False
+    try:
+        with open(path, "rb") as f:
+            return bool(image_formats(f.read(HEAD_BYTES)))
+    except OSError:  # unreadable: the video decoder says so
         return False
 
 

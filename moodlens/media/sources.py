@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 
 from moodlens.errors import MoodlensError
-from moodlens.media.images import IMAGE_SUFFIXES, image_files, read_image
+from moodlens.media.images import image_files, is_image_file, read_image
 
 
 @dataclass
@@ -47,7 +47,7 @@ class Source:
             self.kind = "folder"
         elif not path.exists():
             raise MoodlensError(f"source {spec} not found (expected a camera index, file, folder or URL)")
-        elif path.suffix.lower() in IMAGE_SUFFIXES:
+        elif is_image_file(path):
             self.kind = "image"
         else:
             self.kind = "video"

@@ -1,4 +1,10 @@
-"""What every API request passes before a route sees it: the token, the connection limit, the upload limits.
+"""What every request passes before a route sees it: the Host check or the token, then for the API the
+connection limit and the upload limits.
+
+Without a token, only requests addressed to this machine by a loopback name (Host: localhost,
+127.0.0.1, [::1], any port) are answered: a web page elsewhere that rebinds its own name to 127.0.0.1
+(DNS rebinding) sends its own Host, and is refused. With a token, every route but the page and its
+static files needs it, the API description (/docs, /openapi.json) and /api/health included.
 
 A pure ASGI middleware, so that it sees WebSockets as well as HTTP and refuses a request before its
 body is read: an oversized upload is turned away on its Content-Length, not after 100 MB arrived.
@@ -7,6 +13,7 @@ WebSocket gets the same as an HTTP response to its handshake where the server su
 """
 
 import hmac
+import ipaddress
 import json
 import time
 from dataclasses import dataclass
@@ -17,7 +24,8 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 API = "/api/"
-OPEN_PATHS = ("/api/health",)  # answered without a token and outside the connection count
+PAGE, STATIC = "/", "/static/"  # answered without a token: the page asks for it, then sends it
+UNCOUNTED = ("/api/health",)  # outside the connection count: it says whether the server is up
 WS_TRY_AGAIN_LATER = 1013  # WebSocket close code for a server too busy to take the connection
 WS_POLICY_VIOLATION = 1008
 
@@ -36,7 +44,7 @@ class UploadTooSlow(HTTPException):
 
 @dataclass
 class GateSettings:
-    token: str | None  # None: anyone on the network the server listens on may use it
+    token: str | None  # None: only requests addressed to this machine's loopback names are answered
     max_connections: int  # API requests in progress plus open WebSockets
     max_upload_bytes: int
     upload_timeout: float  # seconds for a whole request body to arrive
@@ -45,21 +53,34 @@ class GateSettings:
 def request_token(scope: Scope) -> str | None:
     """`Authorization: Bearer <token>`, else the `token` query parameter (browsers cannot set headers on a
     WebSocket, a <video src> or a download link)."""
-    for name, value in scope.get("headers", []):
-        if name == b"authorization" and value.lower().startswith(b"bearer "):
-            return value[7:].decode("latin-1").strip()
+    authorization = header(scope, b"authorization") or ""
+    if authorization.lower().startswith("bearer "):
+        return authorization[7:].strip()
     values = parse_qs(scope.get("query_string", b"").decode("latin-1")).get("token")
     return values[0] if values else None
 
 
+def header(scope: Scope, wanted: bytes) -> str | None:
+    """A request header's value (`wanted` in lower case, as ASGI gives names), or None."""
+    return next((value.decode("latin-1") for name, value in scope.get("headers", []) if name == wanted), None)
+
+
 def content_length(scope: Scope) -> int | None:
-    for name, value in scope.get("headers", []):
-        if name == b"content-length":
-            try:
-                return int(value)
-            except ValueError:
-                return None
-    return None
+    try:
+        return int(header(scope, b"content-length") or "")
+    except ValueError:
+        return None
+
+
+def loopback_host(host: str) -> bool:
+    """Whether a Host header names this machine by a loopback name or address, with or without a port."""
+    name = host[1:].split("]", 1)[0] if host.startswith("[") else host.rsplit(":", 1)[0]  # [::1]:80, name:80
+    if name.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
 
 
 async def refuse(scope: Scope, receive: Receive, send: Send, status: int, message: str) -> None:
@@ -80,6 +101,16 @@ async def refuse(scope: Scope, receive: Receive, send: Send, status: int, messag
     await send({"type": chunk, "body": body})
 
 
+def public(path: str) -> bool:
+    """The page and its static files: answered without a token (the page then sends the one in its address)."""
+    return path == PAGE or path.startswith(STATIC)
+
+
+def counted(path: str) -> bool:
+    """API requests count against the connection and upload limits; the page, its files and the docs do not."""
+    return path.startswith(API) and path not in UNCOUNTED
+
+
 class Gate:
     """The ASGI middleware; `active` is the number of API requests and WebSockets in progress."""
 
@@ -88,13 +119,15 @@ class Gate:
         self.active = 0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        path = scope.get("path", "")
-        if scope["type"] not in ("http", "websocket") or not path.startswith(API) or path in OPEN_PATHS:
+        if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
         problem = self.problem(scope)
         if problem:
             await refuse(scope, receive, send, *problem)
+            return
+        if not counted(scope.get("path", "")):
+            await self.app(scope, receive, send)
             return
         self.active += 1
         try:
@@ -104,9 +137,16 @@ class Gate:
 
     def problem(self, scope: Scope) -> tuple[int, str] | None:
         """Why a request is refused before it starts (status, message), or None."""
-        token = self.settings.token
-        if token is not None and not hmac.compare_digest((request_token(scope) or "").encode(), token.encode()):
+        path, token = scope.get("path", ""), self.settings.token
+        if token is None:
+            host = header(scope, b"host") or ""
+            if not loopback_host(host):
+                return 400, (f"Host {host or '(none)'} is not this machine: without --token the server answers "
+                             "only requests addressed to localhost, 127.0.0.1 or [::1]")
+        elif not public(path) and not hmac.compare_digest((request_token(scope) or "").encode(), token.encode()):
             return 401, "missing or wrong token: send `Authorization: Bearer <token>` or ?token=<token>"
+        if not counted(path):
+            return None
         if self.active >= self.settings.max_connections:
             return 503, f"server busy: {self.settings.max_connections} connections in progress, try again shortly"
         size, limit = content_length(scope), self.settings.max_upload_bytes

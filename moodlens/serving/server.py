@@ -5,10 +5,11 @@
     POST /api/detect       a photo (form field `image`) -> its faces, as detect.py finds them
     WS   /api/stream       JPEG frames in, one JSON message of tracked, smoothed faces per frame out
     POST /api/video        a video (form field `video`) -> a job: progress, then the annotated video and log
-    GET  /docs             the API described by OpenAPI
+    GET  /docs             the API described by OpenAPI (/openapi.json)
 
 One EmotionDetector, loaded once, serves every client (see `shared.SharedDetector`). Bad input of any
-kind is answered 4xx with `{"error": "..."}`; `gate.Gate` refuses what should not reach a route.
+kind is answered 4xx with `{"error": "..."}`; `gate.Gate` refuses what should not reach a route (a
+foreign Host, a missing token, too many connections, too large an upload).
 """
 
 import contextlib
@@ -21,11 +22,13 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import quote
 
 import numpy as np
 from anyio import to_thread
 from fastapi import FastAPI, File, Form, Request, UploadFile, WebSocket, WebSocketDisconnect
 from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel
@@ -36,7 +39,7 @@ from moodlens.errors import MoodlensError
 from moodlens.media.images import IMAGE_SUFFIXES, decode_image
 from moodlens.serving.gate import Gate, GateSettings
 from moodlens.serving.shared import SharedDetector, SharedStream
-from moodlens.serving.video_jobs import ANNOTATED, Busy, VideoJob, VideoJobs
+from moodlens.serving.video_jobs import ANNOTATED, KEEP_S, Busy, VideoJob, VideoJobs
 
 WEB = Path(__file__).with_name("web")
 MAX_PIXELS = 50_000_000  # a photo or frame claiming more is refused before decoding: 50 MP is a big phone photo
@@ -55,6 +58,7 @@ class ServerSettings:
     max_fps: float = 30.0  # frames a second one WebSocket may send; more are answered with an error
     smooth: float = DEFAULT_SMOOTH
     redetect: int = DEFAULT_REDETECT
+    keep_minutes: float = KEEP_S / 60  # a finished video job's files are deleted this long after it ends
 
 
 class Face(BaseModel):
@@ -116,7 +120,7 @@ def create_app(detector: EmotionDetector, settings: ServerSettings | None = None
     settings = settings or ServerSettings()
     shared = SharedDetector(detector)
     root = Path(tempfile.mkdtemp(prefix=SERVER_FOLDER))  # every upload and job file, removed at shutdown
-    jobs = VideoJobs(root, shared, settings.smooth, settings.redetect)
+    jobs = VideoJobs(root, shared, settings.smooth, settings.redetect, settings.keep_minutes * 60)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -127,7 +131,8 @@ def create_app(detector: EmotionDetector, settings: ServerSettings | None = None
             shutil.rmtree(root, ignore_errors=True)
 
     app = FastAPI(title="moodlens", summary="Faces and their emotions in photos, videos and a live camera",
-                  lifespan=lifespan, responses={400: {"model": Problem}, 413: {"model": Problem}})
+                  lifespan=lifespan, docs_url=None, redoc_url=None,
+                  responses={400: {"model": Problem}, 413: {"model": Problem}})
     gate = GateSettings(settings.token, settings.max_connections, round(settings.max_upload_mb * 2**20),
                         settings.upload_timeout)
     app.add_middleware(Gate, settings=gate)
@@ -137,6 +142,13 @@ def create_app(detector: EmotionDetector, settings: ServerSettings | None = None
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     def page() -> str:
         return (WEB / "index.html").read_text()
+
+    @app.get("/docs", include_in_schema=False)
+    def docs(request: Request) -> HTMLResponse:
+        """Swagger UI, which fetches /openapi.json with the token this page was given (the Gate wants it)."""
+        token = request.query_params.get("token")
+        return get_swagger_ui_html(openapi_url=app.openapi_url + (f"?token={quote(token)}" if token else ""),
+                                   title="moodlens API")
 
     @app.get("/api/health")
     def health() -> dict:

@@ -1,9 +1,10 @@
 """Uploaded videos processed in the background: progress while they run, then the annotated video and the log.
 
 A job runs `live.detect_source`, exactly what `detect.py --source clip --no-window --output ... --log ...` does,
-in its own folder under the server's temporary folder. The upload is deleted as soon as the job ends;
-the annotated video (WebM/VP8, which every browser plays) and the records (JSON lines or CSV, as
-detect.py's --log writes them) are kept for download for KEEP_S seconds.
+in its own folder under the server's temporary folder. Only a file that starts as a video container
+does is opened (`containers`). The upload is deleted as soon as the job ends; the annotated video
+(WebM/VP8, which every browser plays) and the records (JSON lines or CSV, as detect.py's --log writes
+them) are kept for download for `keep_s` seconds (KEEP_S unless the server says), then deleted on a timer.
 """
 
 import secrets
@@ -19,6 +20,8 @@ import cv2
 
 from moodlens.errors import MoodlensError
 from moodlens.live import detect_source
+from moodlens.media.containers import CONTAINERS, video_container
+from moodlens.media.headers import HEAD_BYTES, image_formats
 from moodlens.media.sources import Frame, Source
 from moodlens.serving.shared import SharedDetector
 
@@ -26,7 +29,7 @@ ANNOTATED = "annotated.webm"
 LOGS = {"jsonl": "faces.jsonl", "csv": "faces.csv"}
 MAX_FRAMES = 18_000  # 10 minutes at 30 frames/s: a small file can hold hours of still frames
 MAX_FRAME_PIXELS = 3840 * 2160
-KEEP_S = 900.0  # a finished job's files wait this long for their download
+KEEP_S = 900.0  # a finished job's files wait this long for their download (README: 15 minutes)
 MAX_ACTIVE = 2  # jobs queued or running at once; more are refused (the server is busy)
 MAX_KEPT = 20  # finished jobs kept at once; the oldest go first
 
@@ -75,6 +78,17 @@ class ProgressSource(Source):
             self.job.frames += 1
 
 
+def check_container(upload: Path, name: str) -> None:
+    """Refuse, before FFmpeg probes it, an upload that does not start as a video container does: a
+    playlist would make FFmpeg read other files of this machine, a photo would be decoded whole."""
+    with open(upload, "rb") as f:
+        head = f.read(HEAD_BYTES)
+    if image_formats(head):
+        raise MoodlensError(f"video {name} is a photo: send photos to /api/detect")
+    if video_container(head) is None:
+        raise MoodlensError(f"cannot open video {name}: not a video file ({', '.join(CONTAINERS)})")
+
+
 def public(message: str, path: Path, name: str) -> str:
     """A message about a file in the server's folder, naming it as the client did."""
     return message.replace(str(path), name)
@@ -83,8 +97,9 @@ def public(message: str, path: Path, name: str) -> str:
 class VideoJobs:
     """The jobs of one server; every job's files live under `root`."""
 
-    def __init__(self, root: Path, detector: SharedDetector, smooth: float, redetect: int):
+    def __init__(self, root: Path, detector: SharedDetector, smooth: float, redetect: int, keep_s: float = KEEP_S):
         self.root, self.detector, self.smooth, self.redetect = root, detector, smooth, redetect
+        self.keep_s = keep_s
         self.jobs: dict[str, VideoJob] = {}
         self.lock = threading.Lock()
 
@@ -97,7 +112,7 @@ class VideoJobs:
         Raises Busy when MAX_ACTIVE jobs run, MoodlensError (naming the file as `name`) when it is not
         a video OpenCV can read, or its frames are too large."""
         with self.lock:
-            self.expire()
+            self.drop_oldest()
             if self.active() >= MAX_ACTIVE:
                 raise Busy(f"{MAX_ACTIVE} videos are being processed; try again when one is done")
             job = VideoJob(secrets.token_urlsafe(12), upload.parent, name, LOGS[log_format], 0)
@@ -111,6 +126,7 @@ class VideoJobs:
         return job
 
     def open(self, upload: Path, job: VideoJob) -> ProgressSource:
+        check_container(upload, job.name)
         try:
             source = ProgressSource(upload, job)
         except MoodlensError as exc:
@@ -139,20 +155,29 @@ class VideoJobs:
             source.close()
             upload.unlink(missing_ok=True)
             job.ended = time.monotonic()
+            self.expire_later(job)
+
+    def expire_later(self, job: VideoJob) -> None:
+        """Delete the job `keep_s` from now, whether or not anyone asks for it again."""
+        timer = threading.Timer(self.keep_s, self.delete, (job,))
+        timer.daemon = True  # a server stopping does not wait for it: it removes every job's folder itself
+        timer.start()
 
     def get(self, job_id: str) -> VideoJob | None:
         with self.lock:
-            self.expire()
             return self.jobs.get(job_id)
 
-    def expire(self) -> None:
-        """Delete the files of jobs that ended more than KEEP_S ago, and of the oldest beyond MAX_KEPT."""
+    def delete(self, job: VideoJob) -> None:
+        with self.lock:
+            self.jobs.pop(job.id, None)
+        shutil.rmtree(job.folder, ignore_errors=True)
+
+    def drop_oldest(self) -> None:
+        """Delete the oldest finished jobs beyond MAX_KEPT, before their time (a burst of uploads)."""
         ended = sorted((j for j in self.jobs.values() if j.ended is not None), key=lambda j: j.ended)
-        now = time.monotonic()
-        for index, job in enumerate(ended):
-            if now - job.ended > KEEP_S or len(ended) - index > MAX_KEPT:
-                del self.jobs[job.id]
-                shutil.rmtree(job.folder, ignore_errors=True)
+        for job in ended[: max(len(ended) - MAX_KEPT, 0)]:
+            del self.jobs[job.id]
+            shutil.rmtree(job.folder, ignore_errors=True)
 
     def close(self) -> None:
         """Stop every job (each ends at its next frame) and wait a moment for them; the caller removes root."""

@@ -176,9 +176,12 @@ $("file").addEventListener("change", async (e) => {
 });
 $("camera").addEventListener("click", startCamera);
 
-fetch("/api/health").then((r) => r.json()).then((h) => {
+fetch(withToken("/api/health")).then(async (r) => {  // with --token, every route but this page wants it
+  if (!r.ok) throw new Error(`${(await r.json()).error}${token ? "" : " (does it need ?token= in the address?)"}`);
+  return r.json();
+}).then((h) => {
   labels = h.labels;
   minGap = 1050 / h.max_fps;  // 5 % under the limit: the server counts arrivals, which jitter
   showBars([]);
   if (session === 0) startCamera();  // not over a photo or video uploaded while the page loaded
-});
+}).catch((err) => say(err.message));
