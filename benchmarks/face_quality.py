@@ -22,7 +22,10 @@
    settling to the smoothed one settling).
 4. Framing: on FER2013 test faces enlarged 4x, the Haar box's size relative to the FER crop
    (which fixes the margin), and the accuracy of classifying the Haar crop at several margins.
-5. Head pose: the yaw YuNet's landmarks give on FER2013's training faces (the range the model learned
+5. YuNet's settings: real faces and phantoms on the hand-counted frames, each frame searched alone,
+   at first-pass scales (a 1080p frame at 1 searched whole, at 0.5 as 960x540) and score thresholds
+   around the chosen ones (`faces/yunet.py`), and in colour against gray.
+6. Head pose: the yaw YuNet's landmarks give on FER2013's training faces (the range the model learned
    from, which sets `pose.TURNED_YAW`), on the posed photos (all frontal) and on every clip's faces.
 """
 
@@ -46,13 +49,14 @@ from common import (
 )
 
 from moodlens.detector import EmotionDetector
-from moodlens.emotions.preprocess import crop_face
+from moodlens.emotions.preprocess import crop_face, to_gray
 from moodlens.evaluation.metrics import box_jitter, label_flicker
 from moodlens.faces.cascade import CascadeParams, FaceFinder
 from moodlens.faces.finders import DEFAULT_DETECTOR, DETECTORS, make_finder, search_view
 from moodlens.faces.geometry import Box, iou
 from moodlens.faces.pose import TURNED_YAW, head_pose
 from moodlens.faces.tracking import BOX_SMOOTH, MATCH_IOU
+from moodlens.faces.yunet import best_of_overlapping
 from moodlens.labels import EMOTIONS
 from moodlens.media.outputs import write_json
 
@@ -71,6 +75,8 @@ SMOOTHING = (0.0, 0.6, 0.8, 0.9)
 FRAMING_FACES = 100  # per class
 MARKED_SIZE = 30  # pixels: the hand counts mark faces of about this size and more
 POSE_FACES = 3000  # FER2013 training faces whose yaw is measured
+YUNET_SETTINGS = [(scale, score, True) for scale in (1.0, 0.67, 0.5, 0.4) for score in (0.5, 0.6, 0.7)]
+YUNET_SETTINGS += [(0.5, 0.6, False)]  # the chosen ones on gray frames
 MARGINS = (0.0, 0.09, 0.2, 0.3)
 UPSCALE = 4
 
@@ -319,6 +325,28 @@ def framing(detector: EmotionDetector) -> dict:
             "margin_that_matches": (1 / median - 1) / 2, "accuracy_by_margin": accuracy}
 
 
+def yunet_settings() -> dict:
+    """Single-frame counts on the hand-counted frames for YuNet's first-pass scale and score threshold."""
+    finder, counted, result = make_finder("yunet"), hand_counts(), {}
+    for name, marked in counted.items():
+        frames = read_clip(name)
+        for scale, score, colour in YUNET_SETTINGS:
+            real = phantoms = 0
+            for index, faces in marked.items():
+                image = frames[index] if colour else cv2.cvtColor(to_gray(frames[index]), cv2.COLOR_GRAY2BGR)
+                boxes = [f for f in best_of_overlapping(finder.detect(image, scale, score), finder.params.overlap)
+                         if f[2] >= MARKED_SIZE]
+                r, p = real_and_phantom(boxes, faces)
+                real, phantoms = real + r, phantoms + p
+            result.setdefault(name, []).append({"scale": scale, "score": score, "colour": colour, "real": real,
+                                                "phantoms": phantoms, "marked": sum(map(len, marked.values()))})
+    print_table("YuNet alone on the hand-counted frames: real faces (of the marked) and phantoms",
+                ["clip", "scale", "score", "colour", "real", "phantoms"],
+                [[name, r["scale"], r["score"], r["colour"], f"{r['real']} of {r['marked']}", r["phantoms"]]
+                 for name, rows in result.items() for r in rows])
+    return result
+
+
 def poses(detector: EmotionDetector) -> dict:
     """Yaw on FER2013's training faces (enlarged as for training), the posed photos and every clip."""
     from moodlens.training.aligned import UPSCALE as FER_UPSCALE
@@ -356,7 +384,8 @@ def main() -> None:
     detectors = {name: EmotionDetector(args.model, detector=name) for name in DETECTORS}
     detector = detectors[DEFAULT_DETECTOR]
     result = {"photos": photo_counts(), "tilted_and_hidden": tilted_and_hidden(), "scenes": scenes(detectors),
-              "videos": videos(detector), "framing": framing(detector), "pose": poses(detectors["yunet"])}
+              "videos": videos(detector), "framing": framing(detector), "yunet_settings": yunet_settings(),
+              "pose": poses(detectors["yunet"])}
     print(json.dumps(result, indent=2))
     write_json(result, args.json)
 
