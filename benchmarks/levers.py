@@ -66,10 +66,10 @@ class LevelledCrop:
     """detect.py's crop of the face at `box`, from the photo turned so the face's eyes are level;
     `tilts` keeps the angle of every face levelled."""
 
-    def __init__(self):
-        self.tilts: list[float] = []
+    def __init__(self, margin: float):
+        self.margin, self.tilts = margin, []
 
-    def __call__(self, gray: np.ndarray, box: Box, margin: float) -> np.ndarray:
+    def __call__(self, gray: np.ndarray, box: Box) -> np.ndarray:
         tilt = eye_tilt(gray, box)
         if tilt is not None:
             self.tilts.append(tilt)
@@ -77,10 +77,10 @@ class LevelledCrop:
             turn = cv2.getRotationMatrix2D((x + w / 2, y + h / 2), tilt, 1.0)
             gray = cv2.warpAffine(gray, turn, gray.shape[::-1], flags=cv2.INTER_LINEAR,
                                   borderMode=cv2.BORDER_REPLICATE)
-        return crop_face(gray, box, margin)
+        return crop_face(gray, box, self.margin)
 
 
-def lever_figures(detector: EmotionDetector, name: str, fer: bool = True, crop: Callable = crop_face) -> dict:
+def lever_figures(detector: EmotionDetector, name: str, fer: bool = True, crop: Callable | None = None) -> dict:
     """`real_faces.py`'s figures on the posed photos (faces cut out by `crop`) and, with `fer`, FER2013 test."""
     figures = {"lever": name, "posed": posed_figures(evaluate_folder(detector, POSED, photos=True, crop=crop)[1],
                                                      POSED, detector.labels)}
@@ -105,10 +105,10 @@ def main() -> None:
     p.add_argument("--model", type=Path, default=ROOT / "model_file.h5")
     p.add_argument("--json", type=Path, default=ROOT / "benchmarks" / "results" / "levers.json")
     args = p.parse_args()
-    detector = EmotionDetector(args.model)
+    detector = EmotionDetector(args.model, detector="haar")  # these levers were measured on the cascade's boxes
     results = [lever_figures(detector, "default (face + mirror)")]
     print_lever(results[-1])
-    levelled = LevelledCrop()
+    levelled = LevelledCrop(detector.margin)
     results.append(lever_figures(detector, "levelled eyes", fer=False, crop=levelled))
     tilts = np.abs(levelled.tilts) if levelled.tilts else np.zeros(1)  # zeros: no pair of eyes found
     results[-1]["levelled"] = {"faces": len(levelled.tilts), "median_tilt": float(np.median(tilts)),

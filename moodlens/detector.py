@@ -94,7 +94,11 @@ class EmotionDetector:
     def score(self, gray: np.ndarray, boxes: list[Box], mirrored: bool | None = None) -> np.ndarray:
         """Class probabilities for the faces at `boxes`, in one classifier call (`mirrored`: see
         `EmotionClassifier.scores`)."""
-        return self.classifier.classify([face_crop(gray, box, self.margin) for box in boxes], mirrored)
+        return self.classifier.classify([self.crop(gray, box) for box in boxes], mirrored)
+
+    def crop(self, gray: np.ndarray, box: Box) -> np.ndarray:
+        """The face as the classifier reads it, framed as its model learned (see `preprocess.face_crop`)."""
+        return face_crop(gray, box, self.margin, self.classifier.framing == "aligned")
 
     def describe(self, box: Box, probs: np.ndarray, track: int | None = None) -> Detection:
         top = int(np.argmax(probs))

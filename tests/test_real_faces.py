@@ -10,7 +10,7 @@ import pytest
 from conftest import ROOT, SHARED, require
 
 from moodlens.detector import EmotionDetector
-from moodlens.emotions.preprocess import crop_face, to_gray
+from moodlens.emotions.preprocess import to_gray
 from moodlens.evaluation.measure import evaluate_folder
 from moodlens.faces.finders import search_view
 from moodlens.labels import EMOTIONS
@@ -93,9 +93,9 @@ def test_evaluate_folder_cuts_faces_out_with_the_crop_given(few_photos: Path) ->
     detector = EmotionDetector(MODEL)
     boxes = []
 
-    def upside_down(gray: np.ndarray, box, margin: float) -> np.ndarray:
+    def upside_down(gray: np.ndarray, box) -> np.ndarray:
         boxes.append(box)
-        return crop_face(gray, box, margin)[::-1]
+        return detector.crop(gray, box)[::-1]
 
     plain = evaluate_folder(detector, few_photos, photos=True)[1]
     turned = evaluate_folder(detector, few_photos, photos=True, crop=upside_down)[1]

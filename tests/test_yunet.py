@@ -3,6 +3,7 @@ records that carry them, and a bad face model file refused in one line."""
 
 import json
 import pickle
+import re
 import shutil
 from pathlib import Path
 
@@ -12,6 +13,7 @@ import pytest
 from errors_helpers import assert_one_line_error, assert_usage_error, run_script
 
 from moodlens.detector import EmotionDetector
+from moodlens.emotions.modelio import read_framing
 from moodlens.emotions.preprocess import EYE_LINE, FACE_SIZE, SIDE_PER_SCALE, aligned_crop
 from moodlens.errors import MoodlensError
 from moodlens.faces.pose import NOSE_DEPTH, TURNED_YAW, head_pose
@@ -164,7 +166,6 @@ def test_a_copy_of_the_shipped_face_model_loads_by_option(media: Path, tmp_path:
     (("--scale-factor", "1.2"), "--scale-factor: applies to --detector haar, not yunet"),
     (("--redetect", "3"), "--redetect: applies to --detector haar or blazeface, not yunet"),
     (("--detector", "haar", "--face-model", "y.onnx"), "--face-model: applies to --detector yunet, not haar"),
-    (("--margin", "0.1"), "--margin"),
 ])
 def test_options_the_chosen_finder_does_not_read_are_refused(media: Path, args: tuple, needle: str) -> None:
     outcome = run_script("detect.py", "--source", media / "fr_obama.jpg", "--no-window", *args)
@@ -178,3 +179,14 @@ def test_blazeface_applies_min_face(media: Path) -> None:
     large_only = EmotionDetector(COMMITTED_MODEL, detector="blazeface")
     large_only.faces.params.min_face = 0.5  # both faces are about a third of the photo's height
     assert large_only.detect(image) == []
+
+
+def test_train_py_align_frames_the_faces_by_landmarks_and_records_it(tiny_data: Path, train_tiny, tiny_model,
+                                                                     tmp_path: Path) -> None:
+    output = tmp_path / "aligned.h5"
+    run = train_tiny(tiny_data, output, "--align")
+    assert run.returncode == 0, run.stderr[-3000:]
+    aligned = re.search(r"align: (\d+) of (\d+) faces aligned", run.stdout)
+    assert aligned and int(aligned[2]) == 105 and int(aligned[1]) >= 90  # 15 faces a class; YuNet finds most
+    assert read_framing(output) == "aligned" and read_framing(tiny_model.path) == "box"
+    assert EmotionDetector(output).classifier.framing == "aligned"

@@ -67,17 +67,18 @@ def add_detector_options(p: argparse.ArgumentParser) -> None:
                    help=f"below this top probability a face is labelled uncertain (default {DEFAULT_THRESHOLD}, "
                         "0 never)")
     p.add_argument("--margin", type=cli.fraction, default=None,
-                   help=f"haar and blazeface: border added around each face box before classifying, as a fraction "
-                        f"of its size (default {DEFAULT_MARGIN}; yunet's faces are framed by their landmarks)")
+                   help=f"border added around each face box before classifying, as a fraction of its size "
+                        f"(default {DEFAULT_MARGIN}; a model trained with train.py --align frames YuNet's faces by "
+                        f"their landmarks instead)")
     p.add_argument("--tta", action=argparse.BooleanOptionalAction, default=DEFAULT_TTA,
                    help="also classify the mirrored face and average (default on: +0.6 points on FER2013 test)")
 
 
 # The face finders that read each option: given with another finder, it would be silently ignored.
-# YuNet's faces are framed by their landmarks (no --margin) and every frame is searched (no --redetect).
+# YuNet searches every frame whole (no --redetect).
 OPTION_FINDERS = {
     "cascade": ("haar",), "scale_factor": ("haar",), "min_neighbors": ("haar",), "no_check": ("haar",),
-    "face_model": ("yunet",), "margin": ("haar", "blazeface"), "redetect": ("haar", "blazeface"),
+    "face_model": ("yunet",), "redetect": ("haar", "blazeface"),
 }
 
 

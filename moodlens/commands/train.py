@@ -115,7 +115,7 @@ def config_from(args):
         batch_size=args.batch_size, learning_rate=args.lr, seed=args.seed, resume=args.resume, init=args.init,
         ema=args.ema, distribute=args.distribute, votes=args.votes, votes_weight=args.votes_weight,
         extra=tuple(args.extra), extra_repeat=args.extra_repeat, holdout=args.holdout, teacher=args.teacher,
-        teacher_weight=args.teacher_weight, **chosen,
+        teacher_weight=args.teacher_weight, align=args.align, **chosen,
     )
 
 

@@ -64,13 +64,13 @@ def set_temperature(model, temperature: float) -> None:
 def calibrate_file(path: Path, faces: Split) -> float:
     """Fit the temperature of the model in `path` on `faces` (held out from its training), write it into
     the model file and print the calibration error before and after; returns the temperature."""
-    from moodlens.emotions.modelio import load_model, save_model
+    from moodlens.emotions.modelio import load_model, read_framing, save_model
 
     model, labels = load_model(path)
     scores = model.predict(faces.x, batch_size=256, verbose=0)
     temperature = fit_temperature(scores, faces.y)
     set_temperature(model, temperature)
-    save_model(model, labels, path)
+    save_model(model, labels, path, read_framing(path))
     after = tempered(scores, temperature)
     print(f"temperature {temperature:.2f} fitted on {len(faces)} held-out faces: calibration error "
           f"{expected_calibration_error(scores, faces.y):.3f} -> {expected_calibration_error(after, faces.y):.3f}, "

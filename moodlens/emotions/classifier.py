@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from moodlens.emotions.modelio import read_framing
 from moodlens.emotions.preprocess import INPUT_SHAPE, to_model_input
 from moodlens.emotions.tflite import load_tflite
 from moodlens.errors import MoodlensError
@@ -68,6 +69,7 @@ class EmotionClassifier:
         else:
             runner = TFFunctionRunner(model_path)
             self._run, self.labels = runner, runner.labels
+        self.framing = read_framing(model_path)  # how the faces it learned from were cropped
         self.tta, self.backend = tta, backend
 
     def scores(self, faces: np.ndarray, mirrored: bool | None = None) -> np.ndarray:

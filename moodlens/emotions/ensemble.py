@@ -17,10 +17,11 @@ if TYPE_CHECKING:
 
 
 def build_ensemble(paths: list[Path]) -> tuple["keras.Model", tuple[str, ...]]:
-    """One model averaging the probabilities of the model files in `paths` (same labels, in the same order)."""
+    """One model averaging the probabilities of the model files in `paths` (same labels, in the same order,
+    and the same framing), with its labels and framing."""
     import keras
 
-    from moodlens.emotions.modelio import load_model, read_labels
+    from moodlens.emotions.modelio import load_model, read_framing, read_labels
     from moodlens.emotions.preprocess import INPUT_SHAPE
 
     if len(paths) < 2:
@@ -29,13 +30,17 @@ def build_ensemble(paths: list[Path]) -> tuple["keras.Model", tuple[str, ...]]:
     for path in paths[1:]:  # before any model loads: a mismatch is said at once
         if (theirs := read_labels(path)) != labels:
             raise MoodlensError(f"model {path} has labels {', '.join(theirs)}; {paths[0]} has {', '.join(labels)}")
+    framing = read_framing(paths[0])
+    for path in paths[1:]:
+        if (theirs := read_framing(path)) != framing:
+            raise MoodlensError(f"model {path} learned {theirs} faces; {paths[0]} learned {framing} faces")
     faces = keras.Input(INPUT_SHAPE)
     outputs = []
     for i, path in enumerate(paths):
         model, _ = load_model(path)
         model.name = f"member_{i}"  # members trained with one recipe share a name; a model's layers may not
         outputs.append(model(faces))
-    return keras.Model(faces, keras.layers.Average()(outputs), name="ensemble"), labels
+    return keras.Model(faces, keras.layers.Average()(outputs), name="ensemble"), labels, framing
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -47,8 +52,8 @@ def main(argv: list[str] | None = None) -> None:
     from moodlens.media.outputs import check_writable
 
     check_writable(args.output, "ensemble")
-    model, labels = build_ensemble(args.models)
-    save_model(model, labels, args.output)
+    model, labels, framing = build_ensemble(args.models)
+    save_model(model, labels, args.output, framing)
     print(f"wrote {args.output}: the average of {len(args.models)} models ({model.count_params():,} parameters)")
 
 

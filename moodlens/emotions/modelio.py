@@ -1,7 +1,8 @@
 """Saving and loading model files with their label order, safely and atomically.
 
 The label order is stored as an attribute of the .h5 file, so a model trained on fewer than the
-seven emotions still names its outputs right. Loading always uses Keras' safe mode.
+seven emotions still names its outputs right; so is the framing of the faces it learned from, so
+detection crops faces the same way. Loading always uses Keras' safe mode.
 """
 
 import json
@@ -21,6 +22,10 @@ if TYPE_CHECKING:
     import keras
 
 LABELS_ATTR = "moodlens_labels"
+FRAMING_ATTR = "moodlens_framing"
+# box: the finder's box, square, grown by the margin (FER2013's own framing, the default); aligned: by the
+# face's landmarks (`preprocess.aligned_crop`, train.py --align). A file without the attribute is box.
+FRAMINGS = ("box", "aligned")
 UNSAFE = "it holds Python code (a Lambda layer), which safe mode refuses to run"
 
 
@@ -34,13 +39,14 @@ class LegacyFormatNote(logging.Filter):
 LEGACY_FORMAT_NOTE = LegacyFormatNote()
 
 
-def save_model(model: "keras.Model", labels: tuple[str, ...], path: Path) -> None:
-    """Write `model` and its `labels` to `path` (.h5) via a temporary file, then rename."""
+def save_model(model: "keras.Model", labels: tuple[str, ...], path: Path, framing: str = "box") -> None:
+    """Write `model`, its `labels` and the `framing` it learned to `path` (.h5) via a temporary file, then rename."""
     logging.getLogger("absl").addFilter(LEGACY_FORMAT_NOTE)  # Keras says it through absl's logger
     with replaced(path) as tmp:
         model.save(tmp, include_optimizer=False)
         with h5py.File(tmp, "a") as f:
             f.attrs[LABELS_ATTR] = json.dumps(list(labels))
+            f.attrs[FRAMING_ATTR] = framing
 
 
 def h5_reason(exc: Exception) -> str:
@@ -67,6 +73,13 @@ def read_labels(path: Path | BinaryIO) -> tuple[str, ...]:
     if not labels or not set(labels) <= set(EMOTIONS):
         raise MoodlensError(f"model {path}: stored labels {labels} are not emotions")
     return labels
+
+
+def read_framing(path: Path | BinaryIO) -> str:
+    """The framing a model file learned (see FRAMINGS); call after `read_labels` has checked the file."""
+    with h5py.File(path, "r") as f:
+        raw = f.attrs.get(FRAMING_ATTR)
+    return raw if raw in FRAMINGS else "box"
 
 
 def load_model(path: Path) -> tuple["keras.Model", tuple[str, ...]]:

@@ -119,8 +119,9 @@ def aligned_crop(frame: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
                           borderMode=cv2.BORDER_REPLICATE)
 
 
-def face_crop(gray: np.ndarray, box: tuple[int, int, int, int], margin: float) -> np.ndarray:
-    """The face the classifier reads, in training and detection alike: aligned on its eyes where the
-    finder gave landmarks (YuNet's `Face`), else the box's square grown by `margin` (Haar, BlazeFace)."""
+def face_crop(gray: np.ndarray, box: tuple[int, int, int, int], margin: float, aligned: bool) -> np.ndarray:
+    """The face the classifier reads, in training and detection alike: for a model that learned `aligned`
+    faces, aligned on its eyes where the finder gave landmarks (YuNet's `Face`); else the box's square
+    grown by `margin`, FER2013's own framing."""
     landmarks = getattr(box, "landmarks", None)
-    return crop_face(gray, box, margin) if landmarks is None else aligned_crop(gray, landmarks)
+    return aligned_crop(gray, landmarks) if aligned and landmarks is not None else crop_face(gray, box, margin)

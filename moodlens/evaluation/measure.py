@@ -10,13 +10,12 @@ from pathlib import Path
 
 import numpy as np
 
-from moodlens.emotions.preprocess import face_crop
 from moodlens.evaluation.metrics import classification_report
 from moodlens.progress import progress_bar
 from moodlens.training.data import load_folder_split
 
 
-def evaluate_folder(detector, folder: Path, photos: bool, batch_size: int = 256, crop: Callable = face_crop
+def evaluate_folder(detector, folder: Path, photos: bool, batch_size: int = 256, crop: Callable | None = None
                     ) -> tuple[dict, list[dict]]:
     """The report of `detector` on `folder/<emotion>/`, and one record per image: file, label,
     predicted (None where no face was found) and the scores.
@@ -27,7 +26,7 @@ def evaluate_folder(detector, folder: Path, photos: bool, batch_size: int = 256,
     from moodlens.training.photos import load_photo_split
 
     labels = detector.labels
-    split, missed = (load_photo_split(folder, labels, detector.faces, detector.margin, crop) if photos
+    split, missed = (load_photo_split(folder, labels, detector.faces, crop or detector.crop) if photos
                      else (load_folder_split(folder, labels), []))
     parts = []
     with progress_bar(len(split), "face") as progress:  # on a terminal: the scoring is the long part

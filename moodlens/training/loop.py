@@ -57,6 +57,7 @@ class TrainConfig:
     holdout: float = 0.0  # share of the training faces that validates (and calibrates) instead of the test split
     teacher: Path | None = None  # a model (or ensemble) whose probabilities on each augmented face join its target
     teacher_weight: float = 0.5  # the teacher's share of each target
+    align: bool = False  # the faces are framed by their landmarks (recorded in the model file)
 
 
 def artifact_paths(output: Path) -> dict[str, Path]:
@@ -110,7 +111,7 @@ class Checkpointer(keras.callbacks.Callback):
         try:
             with interrupts_deferred():  # each file is finished before a Ctrl-C is acted on
                 if accuracy > self.best:
-                    save_model(self.model, self.labels, target)
+                    save_model(self.model, self.labels, target, "aligned" if self.config.align else "box")
                     self.best = accuracy
                     print(f"\nepoch {epoch + 1}: val_accuracy {accuracy:.4f}, saved {target}")
                 target = self.paths["checkpoint"]

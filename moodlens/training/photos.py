@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from moodlens.emotions.preprocess import face_crop, to_gray, to_model_input
+from moodlens.emotions.preprocess import to_gray, to_model_input
 from moodlens.errors import MoodlensError
 from moodlens.faces.finders import search_view
 from moodlens.faces.geometry import Box
@@ -18,12 +18,12 @@ from moodlens.media.images import read_image
 from moodlens.training.data import Split, labelled_files
 
 
-def load_photo_split(folder: Path, labels: tuple[str, ...] | None, finder: object, margin: float,
-                     crop: Callable[[np.ndarray, Box, float], np.ndarray] = face_crop) -> tuple[Split, list[Path]]:
+def load_photo_split(folder: Path, labels: tuple[str, ...] | None, finder: object,
+                     crop: Callable[[np.ndarray, Box], np.ndarray]) -> tuple[Split, list[Path]]:
     """The largest face of each photo of `folder/<emotion>/` as a Split, and the photos without a face.
 
-    `finder` is a face finder (`faces.finders.make_finder`); `crop(gray, box, margin)` cuts the face out
-    (detect.py's `face_crop` unless a measurement tries another)."""
+    `finder` is a face finder (`faces.finders.make_finder`); `crop(gray, box)` cuts the face out (as
+    detect.py does, `EmotionDetector.crop`, unless a measurement tries another)."""
     files, y, labels = labelled_files(folder, labels)
     faces, kept, missed = [], [], []
     for index, path in enumerate(files):
@@ -34,7 +34,7 @@ def load_photo_split(folder: Path, labels: tuple[str, ...] | None, finder: objec
             missed.append(path)
             continue
         largest = max(boxes, key=lambda b: b[2] * b[3])
-        faces.append(to_model_input(crop(gray, largest, margin)))
+        faces.append(to_model_input(crop(gray, largest)))
         kept.append(index)
     if not faces:
         raise MoodlensError(f"{folder}: no face found in any of its {len(files)} photos")

@@ -21,15 +21,18 @@ def with_votes(split: Split, votes_csv: Path, weight: float) -> Split:
     return split.subset(keep)
 
 
-def with_photos(split: Split, folders: list[Path], repeat: int) -> Split:
-    """`split` plus the largest face of every photo in `folders` (each `<emotion>/`), `repeat` times."""
+def with_photos(split: Split, folders: list[Path], repeat: int, align: bool) -> Split:
+    """`split` plus the largest face of every photo in `folders` (each `<emotion>/`), `repeat` times,
+    found by detect.py's default finder and cropped as detect.py crops for the framing trained."""
     from moodlens.detector import DEFAULT_MARGIN
+    from moodlens.emotions.preprocess import face_crop
     from moodlens.faces.finders import make_finder
     from moodlens.training.photos import load_photo_split
 
-    finder = make_finder()  # detect.py's default finder, so the faces are framed as detection frames them
+    finder = make_finder()
     for folder in folders:
-        photos, missed = load_photo_split(folder, split.labels, finder, DEFAULT_MARGIN)
+        photos, missed = load_photo_split(folder, split.labels, finder,
+                                          lambda gray, box: face_crop(gray, box, DEFAULT_MARGIN, align))
         print(f"extra: {len(photos)} faces from {folder} ({len(missed)} photos without a face), x{repeat}")
         for _ in range(repeat):
             split = joined(split, photos)
@@ -68,5 +71,5 @@ def load_training_set(data: Path, votes: Path | None = None, votes_weight: float
     if votes is not None:
         train = with_votes(train, votes, votes_weight)
     if extra:
-        train = with_photos(train, list(extra), extra_repeat)
+        train = with_photos(train, list(extra), extra_repeat, align)
     return train, val
