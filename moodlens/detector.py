@@ -25,13 +25,13 @@ from moodlens.faces.tracking import Tracker
 DEFAULT_MARGIN = 0.09
 UNCERTAIN = "uncertain"
 # detect.py's and the web server's default: on FER2013 test 20.0 % of faces score below it, and the model
-# is right on only 35 % of those (69 % on the rest), so they are labelled uncertain (README).
+# is right on only 35 % of those (69 % on the rest), so they are labelled uncertain (docs/accuracy.md, Uncertain faces).
 DEFAULT_THRESHOLD = 0.4
-# Measured on the real videos (benchmarks/face_quality.py, README): 0.8 takes fer_woman2's label
+# Measured on the real videos (benchmarks/face_quality.py, docs/detection.md): 0.8 takes fer_woman2's label
 # flicker from 13.0 % to 6.5 % for 4 frames of lag when the expression really changes; 0.9 costs 10.
 DEFAULT_SMOOTH = 0.8
 DEFAULT_REDETECT = 5
-# The Haar cascade stays the default: BlazeFace was not measured better on every count (README,
+# The Haar cascade stays the default: BlazeFace was not measured better on every count (docs/detection.md,
 # benchmarks/face_quality.py): over a whole frame it misses every face of a street crowd.
 DETECTORS = ("haar", "blazeface")
 DEFAULT_DETECTOR = "haar"
@@ -136,7 +136,7 @@ class FaceStream:
 
     With smoothing and mirror averaging on, a frame scores each face once, as it is and as its
     mirror image on alternate frames: the smoothing averages the two views, and classification costs
-    half as much (a crowd's faces are most of a frame's time; README, Speed)."""
+    half as much (a crowd's faces are most of a frame's time; docs/detection.md, Speed)."""
 
     def __init__(self, detector: EmotionDetector, smooth: float = DEFAULT_SMOOTH, redetect: int = DEFAULT_REDETECT):
         self.detector, self.smooth = detector, smooth
