@@ -1,4 +1,4 @@
-"""Accuracy and calibration on real faces beside FER2013: the README's "real faces" table, for one or more models.
+"""Accuracy and calibration on real faces beside FER2013: docs/accuracy.md's "real faces" table, for one or more models.
 
     python benchmarks/real_faces.py [--model model_file.h5 ...] [--detector yunet] [--svm]
                                     [--json benchmarks/results/real_faces.json]

@@ -22,15 +22,15 @@ from moodlens.faces.pose import head_pose, is_turned
 from moodlens.faces.scenes import CutDetector
 from moodlens.faces.tracking import Tracker
 
-# Measured: on FER2013 faces the Haar box is 84% of the crop's side (benchmarks/face_quality.py,
-# framing), so 9% of the box on each side restores the framing the model learned from.
+# The border that gives the Haar box FER2013's framing: the box's share of a FER2013 crop, measured by
+# benchmarks/face_quality.py ("framing"; docs/detection.md, Framing).
 DEFAULT_MARGIN = 0.09
 UNCERTAIN = "uncertain"
-# detect.py's and the web server's default: on FER2013 test 20.0 % of faces score below it, and the model
-# is right on only 35 % of those (69 % on the rest), so they are labelled uncertain (README).
+# Below this top score the model is right far less often than above it, so such faces are labelled
+# uncertain (docs/accuracy.md, Uncertain faces).
 DEFAULT_THRESHOLD = 0.4
-# Measured on the real videos (benchmarks/face_quality.py, README): 0.8 takes fer_woman2's label
-# flicker from 13.0 % to 6.5 % for 4 frames of lag when the expression really changes; 0.9 costs 10.
+# Halves a talking face's label flicker for a few frames of lag when the expression really changes
+# (benchmarks/face_quality.py; docs/detection.md, Steady labels).
 DEFAULT_SMOOTH = 0.8
 DEFAULT_REDETECT = 5
 
@@ -149,7 +149,7 @@ class FaceStream:
 
     With smoothing and mirror averaging on, a frame scores each face once, as it is and as its
     mirror image on alternate frames: the smoothing averages the two views, and classification costs
-    half as much (a crowd's faces are most of a frame's time; README, Speed)."""
+    half as much (a crowd's faces are most of a frame's time; docs/detection.md, Speed)."""
 
     def __init__(self, detector: EmotionDetector, smooth: float = DEFAULT_SMOOTH, redetect: int = DEFAULT_REDETECT):
         self.detector, self.smooth = detector, smooth

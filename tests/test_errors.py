@@ -7,7 +7,8 @@ palette, 1x1 and huge images, stray files, a batch larger than the data) must si
 
 Most runs go through the real scripts in this process (`call_script`); the ones where native
 libraries could print to stderr, or where signals and process limits are the point, run as child
-processes (`run_script`). Kinds are numbered as in the README's "Errors and what they mean".
+processes (`run_script`). Kinds are numbered as in the README's old errors list; the messages and
+what to do about them are now in docs/errors.md.
 """
 
 import csv

@@ -85,7 +85,7 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> None:
 
     for path in (args.certfile, args.keyfile):
         if path is not None and not path.is_file():
-            raise MoodlensError(f"{path} not found (README: how to make a self-signed certificate)")
+            raise MoodlensError(f"{path} not found (docs/serving.md, Safety: how to make a self-signed certificate)")
     sock = listen(args.host, args.port)  # first: a port in use is said before the model loads
     detector = detector_spec(args, threads=args.threads).build()  # detect.py's options, defaults and detector
     settings = ServerSettings(args.token, args.max_connections, args.max_upload_mb, args.upload_timeout,

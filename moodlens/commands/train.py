@@ -72,7 +72,7 @@ def parse_args(argv: list[str] | None = None, prog: str | None = None) -> argpar
                             "--output holds the new schedule's best epoch")
     p.add_argument("--distribute", choices=("none", "mirrored", "multiworker"), default="none",
                    help="mirrored: tf.distribute.MirroredStrategy over every GPU; multiworker: one model trained "
-                        "on several machines, each told its place by TF_CONFIG (README)")
+                        "on several machines, each told its place by TF_CONFIG (docs/batch.md)")
     args = p.parse_args(argv)
     if args.output.suffix != ".h5":
         p.error(f"--output: expected a .h5 file name, received {args.output}")

@@ -8,7 +8,7 @@ mid-load. An entry LiteRT cannot load (empty, truncated) is rebuilt.
 
 The weights are stored as 8-bit integers (dynamic-range quantization: no calibration data needed)
 and XNNPACK quantizes activations on the fly: about 4x faster than float per face on one core
-(README, Speed), at the float model's accuracy within noise (model card, "Int8 weights").
+(docs/detection.md, Speed), at the float model's accuracy within noise (model card, "Int8 weights").
 """
 
 import contextlib

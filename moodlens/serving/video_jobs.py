@@ -29,7 +29,7 @@ ANNOTATED = "annotated.webm"
 LOGS = {"jsonl": "faces.jsonl", "csv": "faces.csv"}
 MAX_FRAMES = 18_000  # 10 minutes at 30 frames/s: a small file can hold hours of still frames
 MAX_FRAME_PIXELS = 3840 * 2160
-KEEP_S = 900.0  # a finished job's files wait this long for their download (README: 15 minutes)
+KEEP_S = 900.0  # a finished job's files wait this long for their download (docs/serving.md: 15 minutes)
 MAX_ACTIVE = 2  # jobs queued or running at once; more are refused (the server is busy)
 MAX_KEPT = 20  # finished jobs kept at once; the oldest go first
 
