@@ -25,7 +25,9 @@
 5. YuNet's settings: real faces and phantoms on the hand-counted frames, each frame searched alone,
    at first-pass scales (a 1080p frame at 1 searched whole, at 0.5 as 960x540) and score thresholds
    around the chosen ones (`faces/yunet.py`), and in colour against gray.
-6. Head pose: the yaw YuNet's landmarks give on FER2013's training faces (the range the model learned
+6. The aligned crop's framing: where YuNet's landmarks put the eyes on FER2013's training faces
+   (enlarged as for training), which sets `preprocess.EYE_LINE` and `SIDE_PER_SCALE`.
+7. Head pose: the yaw YuNet's landmarks give on FER2013's training faces (the range the model learned
    from, which sets `pose.TURNED_YAW`), on the posed photos (all frontal) and on every clip's faces.
 """
 
@@ -49,7 +51,7 @@ from common import (
 )
 
 from moodlens.detector import EmotionDetector
-from moodlens.emotions.preprocess import crop_face, to_gray
+from moodlens.emotions.preprocess import FACE_SIZE, crop_face, face_scale, to_gray
 from moodlens.evaluation.metrics import box_jitter, label_flicker
 from moodlens.faces.cascade import CascadeParams, FaceFinder
 from moodlens.faces.finders import DEFAULT_DETECTOR, DETECTORS, make_finder, search_view
@@ -347,18 +349,35 @@ def yunet_settings() -> dict:
     return result
 
 
-def poses(detector: EmotionDetector) -> dict:
-    """Yaw on FER2013's training faces (enlarged as for training), the posed photos and every clip."""
+def fer_landmarks(finder: object) -> list[np.ndarray]:
+    """YuNet's landmarks on every POSE_FACES-th FER2013 training face, in the 48x48 face's pixels."""
     from moodlens.training.aligned import UPSCALE as FER_UPSCALE
 
-    files = sorted((SHARED / "fer2013" / "train").glob("*/*"))[:: max(1, 28709 // POSE_FACES)]
-    fer = []
-    for f in files:
+    found = []
+    for f in sorted((SHARED / "fer2013" / "train").glob("*/*"))[:: max(1, 28709 // POSE_FACES)]:
         big = cv2.resize(cv2.imread(str(f), cv2.IMREAD_GRAYSCALE), None, fx=FER_UPSCALE, fy=FER_UPSCALE,
                          interpolation=cv2.INTER_CUBIC)
-        faces = detector.faces.detect(big, 1.0, 0.5)
+        faces = finder.detect(big, 1.0, 0.5)
         if faces:
-            fer.append(head_pose(max(faces, key=lambda face: face.score).landmarks)["yaw"])
+            found.append(max(faces, key=lambda face: face.score).landmarks / FER_UPSCALE)
+    return found
+
+
+def aligned_framing(finder: object) -> dict:
+    """Where FER2013's faces have their eyes, as fractions of the 48-pixel side."""
+    marks = fer_landmarks(finder)
+    eyes = np.array([m[:2].mean(axis=0) for m in marks]) / FACE_SIZE
+    scale = np.array([face_scale(m) for m in marks]) / FACE_SIZE
+    result = {"faces": len(marks), "eyes_x": float(np.median(eyes[:, 0])), "eye_line": float(np.median(eyes[:, 1])),
+              "side_per_scale": float(1 / np.median(scale))}
+    print(f"FER2013's eyes on {result['faces']} faces: midpoint at x {result['eyes_x']:.3f}, "
+          f"y {result['eye_line']:.3f} of the side; side / face scale {result['side_per_scale']:.2f}")
+    return result
+
+
+def poses(detector: EmotionDetector) -> dict:
+    """Yaw on FER2013's training faces (enlarged as for training), the posed photos and every clip."""
+    fer = [head_pose(marks)["yaw"] for marks in fer_landmarks(detector.faces)]
     posed = [head_pose(face.landmarks)["yaw"] for f in sorted((SHARED / "posed" / "taiwanese").glob("*/*.jpg"))[::4]
              for face in found(detector.faces, cv2.imread(str(f)))[:1]]
     clip_yaw = {name: [d.pose["yaw"] for frame in read_clip(name) for d in detector.detect(frame)] for name in clips()}
@@ -385,6 +404,7 @@ def main() -> None:
     detector = detectors[DEFAULT_DETECTOR]
     result = {"photos": photo_counts(), "tilted_and_hidden": tilted_and_hidden(), "scenes": scenes(detectors),
               "videos": videos(detector), "framing": framing(detector), "yunet_settings": yunet_settings(),
+              "aligned_framing": aligned_framing(detectors["yunet"].faces),
               "pose": poses(detectors["yunet"])}
     print(json.dumps(result, indent=2))
     write_json(result, args.json)

@@ -80,12 +80,13 @@ def crop_face(frame: np.ndarray, box: tuple[int, int, int, int], margin: float) 
     return frame[top : top + h, left : left + w]
 
 
-# The aligned crop's framing, measured on FER2013's own faces (YuNet's landmarks on 600 training faces
-# enlarged 4x, docs/accuracy.md): the eyes' midpoint lies at the middle, 38.5 % of the way down, and
-# the crop's side is 2.71 times the face's scale, the larger of the eye distance and the eyes-to-mouth
-# distance (about equal on a frontal face; the larger one holds when the head turns or nods).
-EYE_LINE = 0.385
-SIDE_PER_SCALE = 2.71
+# The aligned crop's framing: where FER2013's own faces have their eyes, by YuNet's landmarks on every
+# 9th training face enlarged 4x (benchmarks/face_quality.py, "aligned_framing"): the eyes' midpoint at
+# the middle, EYE_LINE of the way down, and the side SIDE_PER_SCALE times the face's scale, the larger
+# of the eye distance and the eyes-to-mouth distance (about equal on a frontal face; the larger one
+# holds when the head turns or nods).
+EYE_LINE = 0.383
+SIDE_PER_SCALE = 2.58
 ALIGN_SHRINK = 2 * FACE_SIZE  # a large face is first shrunk to about this side with area averaging
 
 
