@@ -25,9 +25,11 @@
 5. YuNet's settings: real faces and phantoms on the hand-counted frames, each frame searched alone,
    at first-pass scales (a 1080p frame at 1 searched whole, at 0.5 as 960x540) and score thresholds
    around the chosen ones (`faces/yunet.py`), and in colour against gray.
-6. The aligned crop's framing: where YuNet's landmarks put the eyes on FER2013's training faces
+6. Face crops: how many of FER2013's 48x48 test crops YuNet finds a face on, as detect.py searches
+   them (small images enlarged first) and at the 30 px faces' scale alone.
+7. The aligned crop's framing: where YuNet's landmarks put the eyes on FER2013's training faces
    (enlarged as for training), which sets `preprocess.EYE_LINE` and `SIDE_PER_SCALE`.
-7. Head pose: the yaw YuNet's landmarks give on FER2013's training faces (the range the model learned
+8. Head pose: the yaw YuNet's landmarks give on FER2013's training faces (the range the model learned
    from, which sets `pose.TURNED_YAW`), on the posed photos (all frontal) and on every clip's faces.
 """
 
@@ -363,6 +365,17 @@ def fer_landmarks(finder: object) -> list[np.ndarray]:
     return found
 
 
+def crops_found(finder: object) -> dict:
+    """Faces YuNet finds on every 12th FER2013 test crop (a face filling a 48x48 image), as detect.py
+    searches it, and searched only at the 30 px faces' scale (0.5) without enlarging the image first."""
+    crops = [cv2.imread(str(f)) for f in sorted(FER_TEST.glob("*/*"))[::12]]
+    result = {"crops": len(crops), "found": sum(bool(finder.find(c)) for c in crops),
+              "found_at_half": sum(bool(finder.detect(c, 0.5, 0.6)) for c in crops)}
+    print(f"FER2013 test crops with a face found: {result['found']} of {result['crops']} "
+          f"({result['found_at_half']} searched at half size only)")
+    return result
+
+
 def aligned_framing(finder: object) -> dict:
     """Where FER2013's faces have their eyes, as fractions of the 48-pixel side."""
     marks = fer_landmarks(finder)
@@ -405,6 +418,7 @@ def main() -> None:
     result = {"photos": photo_counts(), "tilted_and_hidden": tilted_and_hidden(), "scenes": scenes(detectors),
               "videos": videos(detector), "framing": framing(detector), "yunet_settings": yunet_settings(),
               "aligned_framing": aligned_framing(detectors["yunet"].faces),
+              "crops_found": crops_found(detectors["yunet"].faces),
               "pose": poses(detectors["yunet"])}
     print(json.dumps(result, indent=2))
     write_json(result, args.json)

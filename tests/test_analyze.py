@@ -16,11 +16,13 @@ from analyze_helpers import analyze_args, read_table
 from terminal_helpers import drew_a_bar, run_on_terminal
 
 from moodlens.batch.parts import WorkFolder
+from moodlens.faces.pose import LANDMARK_NAMES
 from moodlens.labels import EMOTIONS
 
 CLIP = "huimiang_1543684773.avi"  # 67 frames, one face on every frame
 LONG_CLIP = "fer_woman2.mp4"  # 464 frames: long enough to interrupt
-DETECT_CSV_HEADER = ["source", "frame", "time", "track", "x", "y", "w", "h", "emotion", "confidence", *EMOTIONS]
+DETECT_CSV_HEADER = ["source", "frame", "time", "track", "x", "y", "w", "h", "emotion", "confidence", *EMOTIONS,
+                     "roll", "yaw", "turned", *(f"{n}_{axis}" for n in LANDMARK_NAMES for axis in "xy")]
 PART_WAIT_S = 180
 
 
@@ -82,6 +84,7 @@ def test_records_have_detect_csv_columns_plus_path_for_every_nth_frame(folder_ru
     photo = [r for r in rows if r["source"] == "fr_obama.jpg"]
     assert len(photo) == 1 and photo[0]["track"] == ""  # photos are not tracked
     assert not [r for r in rows if r["source"] == "fer_no-faces.jpg"]
+    assert all(r["right_eye_x"] and r["yaw"] and r["turned"] in ("True", "False") for r in rows)  # YuNet's
 
 
 def test_summary_gives_each_emotions_share_and_each_video_a_plot(folder_run):
@@ -107,7 +110,9 @@ def test_parquet_csv_and_jsonl_hold_the_same_records(run_script, media: Path, tm
     assert len(tables[".parquet"]) == 2  # the two people (media README)
     flat_jsonl = [{"path": r["path"], "source": r["source"], "frame": r["frame"], "time": r["time"],
                    "track": r["track"], **dict(zip("xywh", r["box"])), "emotion": r["emotion"],
-                   "confidence": r["confidence"], **r["scores"]} for r in tables[".jsonl"]]
+                   "confidence": r["confidence"], **r["scores"], **r["pose"], "turned": r["turned"],
+                   **{f"{name}_{axis}": v for name, point in zip(LANDMARK_NAMES, r["landmarks"])
+                      for axis, v in zip("xy", point)}} for r in tables[".jsonl"]]
     assert tables[".parquet"] == flat_jsonl
     as_text = [{k: "" if v is None else str(v) for k, v in row.items()} for row in flat_jsonl]
     assert tables[".csv"] == as_text
