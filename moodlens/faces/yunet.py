@@ -23,7 +23,7 @@ SMALLEST = 15  # pixels: the smallest face wanted is searched at this size (YuNe
 PASS_STEP = 4  # each further pass searches at a quarter of the size: one pass spans 10 to 300 px faces
 SMALLEST_IMAGE = 32  # pixels: no further pass on an image shorter than this
 # pixels: the first pass sees the image at least this tall, enlarged if need be, so a face that fills a
-# small image (a face crop) is found: measured on FER2013's 48x48 crops (docs/detection.md, YuNet).
+# small image (a face crop) is found: measured on FER2013's 48x48 crops (docs/detection.md, YuNet's settings).
 FIRST_PASS_SHORT_SIDE = 128
 NMS_IOU = 0.3  # YuNet's own suppression of overlapping boxes within a pass
 PHOTO_SCORE = 0.6  # the score a face needs: chosen on the hand-counted frames and photos (docs/detection.md)
