@@ -71,7 +71,7 @@ def add_detector_options(p: argparse.ArgumentParser) -> None:
                         f"(default {DEFAULT_MARGIN}; a model trained with train.py --align frames YuNet's faces by "
                         f"their landmarks instead)")
     p.add_argument("--tta", action=argparse.BooleanOptionalAction, default=DEFAULT_TTA,
-                   help="also classify the mirrored face and average (default on: +0.6 points on FER2013 test)")
+                   help="also classify the mirrored face and average (default on; its gain: docs/accuracy.md)")
 
 
 # The face finders that read each option: given with another finder, it would be silently ignored.

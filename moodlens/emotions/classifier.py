@@ -2,8 +2,8 @@
 
 Two inference paths:
     tflite  the model converted once to TFLite with 8-bit weights and run by LiteRT with XNNPACK
-            (default): 0.5 ms a face on one AVX-512 core, 2.4 ms on AVX2 (docs/detection.md, Speed), and
-            detect.py starts without importing TensorFlow. The conversion is cached per model file
+            (default): several times faster per face than the float model (docs/detection.md, Speed),
+            and detect.py starts without importing TensorFlow. The conversion is cached per model file
             content (see `tflite.py`); its accuracy matches the float model's within noise (model
             card, "Int8 weights").
     tf      a `tf.function` with a fixed input signature over the float Keras model.

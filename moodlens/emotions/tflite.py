@@ -7,7 +7,7 @@ bytes: a retrained model_file.h5 can never be served by a stale conversion, even
 mid-load. An entry LiteRT cannot load (empty, truncated) is rebuilt.
 
 The weights are stored as 8-bit integers (dynamic-range quantization: no calibration data needed)
-and XNNPACK quantizes activations on the fly: about 4x faster than float per face on one core
+and XNNPACK quantizes activations on the fly: faster than float per face on one core
 (docs/detection.md, Speed), at the float model's accuracy within noise (model card, "Int8 weights").
 """
 

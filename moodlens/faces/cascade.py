@@ -92,10 +92,10 @@ class FaceFinder:
         """Face boxes in a whole frame, largest first; candidates on a `known` face are left out
         (a video already follows those: they are neither checked nor returned).
 
-        A `video` frame is searched on a coarser pyramid (`video_scale_factor`: 29 % fewer pixels to
-        scan): a face it steps over is searched for again a few frames later and then followed, while
-        a photo gets one search (on norton_sofa's frame 200 the coarse pyramid alone finds 8 of 16
-        marked faces, the fine one 11).
+        A `video` frame is searched on a coarser pyramid (`video_scale_factor`: fewer pixels to scan):
+        a face it steps over is searched for again a few frames later and then followed, while a photo
+        gets one search, on the finer pyramid that finds more faces alone (docs/detection.md, The Haar
+        cascade).
         """
         p = self.params
         min_px = p.min_face_pixels(gray.shape)

@@ -8,9 +8,8 @@ previous frame's; a face moving, talking or a camera pan leaves it nearly the sa
 import cv2
 import numpy as np
 
-# Bhattacharyya distance between consecutive frames' 32-bin histograms. Measured on the real clips
-# (benchmarks/face_quality.py): all 17 cuts of norton_sofa.mp4 are 0.20-0.71; every other frame pair
-# of the four clips is at most 0.11 (0.05 outside the frames right after a cut).
+# Bhattacharyya distance between consecutive frames' 32-bin histograms: between the distances of every
+# cut of the real clips and of every other frame pair (benchmarks/face_quality.py; docs/detection.md).
 CUT_DISTANCE = 0.15
 BINS = 32
 SUBSAMPLE = 8  # every 8th pixel of every 8th row: the histogram barely changes, the cost is 1/64

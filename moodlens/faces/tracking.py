@@ -15,9 +15,8 @@ import numpy as np
 from moodlens.faces.geometry import Box, Face, iou
 
 MATCH_IOU = 0.3  # a face box overlapping a track's last box this much is the same face
-# Measured in benchmarks/face_quality.py: 0.5 halves the box jitter on the real videos (0.042 to 0.022
-# of the face's size per frame on fer_woman2, 0.030 to 0.014 on huimiang) and trails a moving face by
-# one frame.
+# Halves the box jitter on the real videos and trails a moving face by one frame (benchmarks/face_quality.py;
+# docs/detection.md, Steady labels).
 BOX_SMOOTH = 0.5
 
 
