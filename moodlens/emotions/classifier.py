@@ -64,12 +64,12 @@ class EmotionClassifier:
         if backend not in BACKENDS:
             raise MoodlensError(f"unknown backend {backend!r} (expected one of {', '.join(BACKENDS)})")
         model_path = Path(model_path)
+        # framing: how the faces the model learned from were cropped (see modelio.FRAMINGS)
         if backend == "tflite":
-            self._run, self.labels = load_tflite(model_path, threads)
+            self._run, self.labels, self.framing = load_tflite(model_path, threads)
         else:
             runner = TFFunctionRunner(model_path)
-            self._run, self.labels = runner, runner.labels
-        self.framing = read_framing(model_path)  # how the faces it learned from were cropped
+            self._run, self.labels, self.framing = runner, runner.labels, read_framing(model_path)
         self.tta, self.backend = tta, backend
 
     def scores(self, faces: np.ndarray, mirrored: bool | None = None) -> np.ndarray:

@@ -129,17 +129,18 @@ def cached_runner(entry: Path, labels: tuple[str, ...], threads: int | None) -> 
     return runner if runner.fits(labels) else None
 
 
-def load_tflite(model_path: Path, threads: int | None = None) -> tuple[Callable, tuple[str, ...]]:
-    """A callable scoring (N, 48, 48, 1) faces, and the model's labels; a missing or damaged cache
-    entry is (re)built from the model's bytes."""
-    from moodlens.emotions.modelio import read_labels
+def load_tflite(model_path: Path, threads: int | None = None) -> tuple[Callable, tuple[str, ...], str]:
+    """A callable scoring (N, 48, 48, 1) faces, the model's labels and framing, all from one read of
+    the file; a missing or damaged cache entry is (re)built from the model's bytes."""
+    from moodlens.emotions.modelio import read_framing, read_labels
 
     data = read_model_bytes(model_path)
     labels = read_labels(NamedBytes(data, model_path))
+    framing = read_framing(NamedBytes(data, model_path))
     entry = cache_dir() / f"{hashlib.sha256(data).hexdigest()}.{CONVERSION}.tflite"
     runner = cached_runner(entry, labels, threads)
     if runner is None:
         converted = convert(data, model_path)
         store(entry, converted)
         runner = TFLiteRunner(converted, threads)
-    return runner, labels
+    return runner, labels, framing
