@@ -51,9 +51,9 @@ def add_detector_options(p: argparse.ArgumentParser) -> None:
                    help=f"smallest face side as a fraction of the frame's shorter side (default {search.min_face:g}: "
                         "any face of --min-size pixels or more)")
     p.add_argument("--detector", choices=DETECTORS, default=DEFAULT_DETECTOR,
-                   help=f"face finder: YuNet, a small DNN that also finds each face's eyes, nose and mouth (its "
-                        f"faces are aligned on their eyes); the Haar cascade (the classic recipe); or BlazeFace, a "
-                        f"DNN for close and mid-range faces (default {DEFAULT_DETECTOR})")
+                   help=f"face finder: YuNet, a small DNN that also finds each face's eyes, nose and mouth (and so "
+                        f"its pose); the Haar cascade (the classic recipe); or BlazeFace, a DNN for close and "
+                        f"mid-range faces (default {DEFAULT_DETECTOR})")
     p.add_argument("--face-model", type=Path, default=None,
                    help="YuNet's ONNX file (default: the one shipped with moodlens)")
     p.add_argument("--no-check", action="store_true",
