@@ -44,7 +44,7 @@ def load_yunet(path: Path | None = None) -> cv2.FaceDetectorYN:
 class YuNetFinder:
     """Finds faces with YuNet, loaded once, in BGR frames (or gray ones, given on three channels)."""
 
-    color = True  # it reads colour: on the hand-counted street frames gray frames cost it 1 to 5 faces
+    color = True  # it reads colour: gray frames cost it real faces (docs/detection.md, YuNet's settings)
     # A video's every frame is searched whole: at the pyramid's scale that costs less than following each
     # face with local searches, and found more faces on the hand-counted frames (docs/detection.md).
     searches_every_frame = True
@@ -53,9 +53,8 @@ class YuNetFinder:
         self.params = params or CascadeParams()  # min_size, min_face and overlap apply
         self.net = load_yunet(model)
 
-    def detect(self, image: np.ndarray, scale: float, score: float, origin: tuple[int, int] = (0, 0),
-               frame_shape: tuple[int, ...] | None = None) -> list[Face]:
-        """Faces of `image` searched at `scale`, in frame pixels (`image` lies at `origin` in the frame)."""
+    def detect(self, image: np.ndarray, scale: float, score: float) -> list[Face]:
+        """Faces of `image` searched at `scale` with a score of at least `score`, in `image`'s pixels."""
         shrink = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
         small = image if scale == 1.0 else cv2.resize(image, None, fx=scale, fy=scale, interpolation=shrink)
         if small.ndim == 2:
@@ -63,15 +62,13 @@ class YuNetFinder:
         self.net.setInputSize((small.shape[1], small.shape[0]))
         self.net.setScoreThreshold(score)
         _, rows = self.net.detect(small)
-        shape = frame_shape or image.shape
         faces = []
         for row in rows if rows is not None else []:
             if not np.isfinite(row).all():  # seen on some flat gray photos: a row of infinities, no face
                 continue
-            x, y, w, h = (round(v / scale) for v in row[:4])
-            box = inside((x + origin[0], y + origin[1], w, h), shape)
-            landmarks = row[4:14].reshape(5, 2) / np.float32(scale) + np.float32(origin)
-            faces.append(Face(box, landmarks.astype(np.float32), float(row[14])))
+            box = inside(tuple(round(v / scale) for v in row[:4]), image.shape)
+            landmarks = (row[4:14].reshape(5, 2) / np.float32(scale)).astype(np.float32)
+            faces.append(Face(box, landmarks, float(row[14])))
         return faces
 
     def find(self, image: np.ndarray, known: list[Box] | tuple = (), video: bool = False) -> list[Face]:
