@@ -7,6 +7,8 @@ detection time are prepared exactly as the ones it learned from.
 import cv2
 import numpy as np
 
+from moodlens.faces.geometry import landmarks_of
+
 FACE_SIZE = 48
 INPUT_SHAPE = (FACE_SIZE, FACE_SIZE, 1)
 
@@ -124,5 +126,5 @@ def face_crop(gray: np.ndarray, box: tuple[int, int, int, int], margin: float, a
     """The face the classifier reads, in training and detection alike: for a model that learned `aligned`
     faces, aligned on its eyes where the finder gave landmarks (YuNet's `Face`); else the box's square
     grown by `margin`, FER2013's own framing."""
-    landmarks = getattr(box, "landmarks", None)
+    landmarks = landmarks_of(box)
     return aligned_crop(gray, landmarks) if aligned and landmarks is not None else crop_face(gray, box, margin)

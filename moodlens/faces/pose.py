@@ -11,7 +11,7 @@ import numpy as np
 
 NOSE_DEPTH = 0.55  # the nose tip in front of the eyes' centres, in eye distances (adult average proportions)
 # Beyond this yaw a face is flagged `turned`: 95 % of FER2013's training faces, which the model learned
-# from, are turned less than this (docs/detection.md, "Head pose").
+# from, are turned less than this (docs/detection.md, "Landmarks and head pose").
 TURNED_YAW = 34.0
 LANDMARK_NAMES = ("right_eye", "left_eye", "nose", "right_mouth", "left_mouth")  # the person's own right and left
 
