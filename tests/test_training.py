@@ -69,6 +69,17 @@ def test_init_starts_from_the_given_models_weights(tiny_model, tiny_data: Path, 
     assert weight_distance(tmp_path / "fresh.h5", tiny_model.path) > 1e-2
 
 
+def test_a_warm_restart_fits_no_temperature_on_faces_its_start_may_have_learned(
+        tiny_model, tiny_data: Path, train_tiny, tmp_path: Path) -> None:
+    # The held-out faces are training faces, which the --init model may have learned: a temperature fitted
+    # on them would sharpen its scores. At a vanishing rate the weights stay the start's, untempered.
+    run = train_tiny(tiny_data, tmp_path / "warm.h5", "--init", tiny_model.path, "--lr", 1e-12, "--holdout", 0.2)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert f"no temperature fitted: the held-out faces may have trained {tiny_model.path} (--init)" in run.stdout
+    assert "fitted on" not in run.stdout
+    assert weight_distance(tmp_path / "warm.h5", tiny_model.path) < 1e-6
+
+
 def test_ema_saves_the_moving_average_of_the_weights(tiny_model, tiny_data: Path, train_tiny, tmp_path: Path) -> None:
     # 7 steps at a high rate move the raw weights far from the start; their average at momentum 0.99
     # keeps almost all of the first step's weights, so the saved model stays near where it started.

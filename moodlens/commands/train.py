@@ -52,6 +52,9 @@ def parse_args(argv: list[str] | None = None, prog: str | None = None) -> argpar
                         "as detect.py does (repeatable)")
     p.add_argument("--extra-repeat", type=cli.positive_int, default=1,
                    help="add each --extra face this many times (default 1)")
+    p.add_argument("--extra-width", type=cli.positive_float, default=1.0, metavar="SHARE",
+                   help="narrow each --extra photo to this share of its width before its face is found, to undo "
+                        "a stretch (0.96 for ../shared/posed/taiwanese: docs/training.md; default 1)")
     p.add_argument("--align", action="store_true",
                    help="frame the data's faces by their landmarks (YuNet's, found on each face enlarged), as "
                         "detect.py frames the faces YuNet finds; --extra photos are framed so in any case")
@@ -90,6 +93,8 @@ def parse_args(argv: list[str] | None = None, prog: str | None = None) -> argpar
             p.error(f"{what} {path} not found")
     if args.resume and args.distribute == "multiworker":
         p.error("--resume: not with --distribute multiworker (only the chief worker keeps a checkpoint)")
+    if args.extra_width > 1:
+        p.error(f"--extra-width: expected a share of 1 or less, received {args.extra_width}")
     if args.holdout >= 1:
         p.error(f"--holdout: expected a share below 1, received {args.holdout} (nothing would be left to train on)")
     if args.ema >= 1:
@@ -114,7 +119,8 @@ def config_from(args):
         data=args.data, output=args.output, arch=args.arch, epochs=args.epochs,
         batch_size=args.batch_size, learning_rate=args.lr, seed=args.seed, resume=args.resume, init=args.init,
         ema=args.ema, distribute=args.distribute, votes=args.votes, votes_weight=args.votes_weight,
-        extra=tuple(args.extra), extra_repeat=args.extra_repeat, holdout=args.holdout, teacher=args.teacher,
+        extra=tuple(args.extra), extra_repeat=args.extra_repeat, extra_width=args.extra_width,
+        holdout=args.holdout, teacher=args.teacher,
         teacher_weight=args.teacher_weight, align=args.align, **chosen,
     )
 
@@ -125,7 +131,7 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> None:
 
     # Loaded before TensorFlow: bad data is reported in seconds.
     splits = load_training_set(args.data, args.votes, args.votes_weight, tuple(args.extra), args.extra_repeat,
-                               args.holdout, args.seed, args.align)
+                               args.holdout, args.seed, args.align, args.extra_width)
     from moodlens.training.loop import train
 
     config = config_from(args)

@@ -54,6 +54,7 @@ class TrainConfig:
     votes_weight: float = 0.5  # the votes' share of each target; the image's own label has the rest
     extra: tuple[Path, ...] = ()  # folders of labelled photos whose faces are added to training
     extra_repeat: int = 1  # how many times each extra face is added
+    extra_width: float = 1.0  # each extra photo narrowed to this share of its width first (undoes a stretch)
     holdout: float = 0.0  # share of the training faces that validates (and calibrates) instead of the test split
     teacher: Path | None = None  # a model (or ensemble) whose probabilities on each augmented face join its target
     teacher_weight: float = 0.5  # the teacher's share of each target
@@ -238,12 +239,21 @@ def compile_new(config: TrainConfig, labels: tuple[str, ...], steps_per_epoch: i
     return model
 
 
+def calibrate_unless_seen(config: TrainConfig, held_out: Split) -> None:
+    """Fit the saved model's temperature on the held-out faces, unless a warm restart's starting model
+    may have trained on them: a temperature fitted on faces it knows would sharpen its scores."""
+    if config.init is not None:
+        print(f"no temperature fitted: the held-out faces may have trained {config.init} (--init)")
+        return
+    calibrate_file(config.output, held_out)
+
+
 def train(config: TrainConfig, splits: tuple[Split, Split] | None = None) -> float:
     """Train per `config` (on `splits` when already loaded from config.data); returns the best validation
     accuracy (that model is in config.output)."""
     train_split, val_split = splits or load_training_set(config.data, config.votes, config.votes_weight,
                                                          config.extra, config.extra_repeat, config.holdout,
-                                                         config.seed)
+                                                         config.seed, config.align, config.extra_width)
     print(f"train: {len(train_split)} faces {train_split.counts()}")
     print(f"validation: {len(val_split)} faces {val_split.counts()}")
     teacher = load_teacher(config, train_split.labels)
@@ -274,6 +284,6 @@ def train(config: TrainConfig, splits: tuple[Split, Split] | None = None) -> flo
         ],
     )
     if config.holdout and checkpointer.best >= 0:
-        calibrate_file(config.output, val_split)
+        calibrate_unless_seen(config, val_split)
     shutil.rmtree(paths["checkpoint"], ignore_errors=True)
     return checkpointer.best

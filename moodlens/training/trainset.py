@@ -21,9 +21,10 @@ def with_votes(split: Split, votes_csv: Path, weight: float) -> Split:
     return split.subset(keep)
 
 
-def with_photos(split: Split, folders: list[Path], repeat: int, align: bool) -> Split:
+def with_photos(split: Split, folders: list[Path], repeat: int, align: bool, width: float = 1.0) -> Split:
     """`split` plus the largest face of every photo in `folders` (each `<emotion>/`), `repeat` times,
-    found by detect.py's default finder and cropped as detect.py crops for the framing trained."""
+    found by detect.py's default finder and cropped as detect.py crops for the framing trained; each
+    photo first narrowed to `width` of its width (to undo a stretch: see `photos.load_photo_split`)."""
     from moodlens.detector import DEFAULT_MARGIN
     from moodlens.emotions.preprocess import face_crop
     from moodlens.faces.finders import make_finder
@@ -32,7 +33,7 @@ def with_photos(split: Split, folders: list[Path], repeat: int, align: bool) -> 
     finder = make_finder()
     for folder in folders:
         photos, missed = load_photo_split(folder, split.labels, finder,
-                                          lambda gray, box: face_crop(gray, box, DEFAULT_MARGIN, align))
+                                          lambda gray, box: face_crop(gray, box, DEFAULT_MARGIN, align), width)
         print(f"extra: {len(photos)} faces from {folder} ({len(missed)} photos without a face), x{repeat}")
         for _ in range(repeat):
             split = joined(split, photos)
@@ -50,13 +51,14 @@ def aligned(split: Split) -> Split:
 
 def load_training_set(data: Path, votes: Path | None = None, votes_weight: float = 0.5,
                       extra: tuple[Path, ...] = (), extra_repeat: int = 1, holdout: float = 0.0,
-                      seed: int = 0, align: bool = False) -> tuple[Split, Split]:
+                      seed: int = 0, align: bool = False, extra_width: float = 1.0) -> tuple[Split, Split]:
     """(train, validation) from `data` (see `data.load_training_data`), with votes and photo faces
     added to the training split; validation keeps its own labels.
 
     With a `holdout` fraction, validation is that share of each class of the training faces (drawn
     with `seed`) instead of the test split, which training then never sees. With `align`, the data's
-    faces are framed by their landmarks, as detect.py frames YuNet's faces (see `aligned.py`).
+    faces are framed by their landmarks, as detect.py frames YuNet's faces (see `aligned.py`); the
+    `extra` photos are narrowed to `extra_width` of their width before their faces are found.
     """
     from moodlens.training.data import load_training_data
 
@@ -71,5 +73,5 @@ def load_training_set(data: Path, votes: Path | None = None, votes_weight: float
     if votes is not None:
         train = with_votes(train, votes, votes_weight)
     if extra:
-        train = with_photos(train, list(extra), extra_repeat, align)
+        train = with_photos(train, list(extra), extra_repeat, align, extra_width)
     return train, val
