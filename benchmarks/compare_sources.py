@@ -80,7 +80,7 @@ def main() -> None:
         gain = lowest["accuracy"] - worst(reference)["accuracy"]
         verdict = "may replace it" if qualifies(reference, result) else "keep the reference"
         print(f"{name}: worst {lowest['accuracy']:.1%} ({lowest['source']}), {100 * gain:+.1f} points "
-              f"({gain / worst(reference)['se']:+.1f} SE); falls beyond one SE on {', '.join(fallen) or 'no source'}: "
+              f"({gain / worst(reference)['se']:+.1f} SE); falls beyond one SE on {'; '.join(fallen) or 'no source'}: "
               f"{verdict}")
 
 
