@@ -87,7 +87,9 @@ def posed_figures(records: list[dict], posed: Path, labels: tuple[str, ...]) -> 
                "held_out_agreed": [r for r in records if held_out(r) and agreed(r)]}
     for digit, kind in PERFORMANCES.items():  # the file name's third character
         subsets[f"held_out_{kind}"] = [r for r in subsets["held_out"] if Path(r["file"]).name[2] == digit]
-    figures = {name: subset_figures(rs, labels) for name, rs in subsets.items()}
+        subsets[f"held_out_{kind}_agreed"] = [r for r in subsets[f"held_out_{kind}"] if agreed(r)]
+    # calm photos are neutral, which observers could not choose: no agreed ones
+    figures = {name: subset_figures(rs, labels) for name, rs in subsets.items() if rs}
     figures["faces_found"] = sum(r["predicted"] is not None for r in records)
     figures["held_out_performers"] = sorted(held)
     return figures
@@ -158,6 +160,10 @@ def print_figures(figures: dict) -> None:
     print(f"FER2013 test: {fer['accuracy']:.2%} (macro F1 {fer['macro_f1']:.3f}), "
           f"FER+ majority {fer['ferplus_majority']['accuracy']:.2%}, ECE {fer.get('ece', float('nan')):.3f}")
     print(f"posed photos, faces found {posed['faces_found']} of {posed['all']['photos']}")
+    agreed = [(kind, posed[f"held_out_{kind}_agreed"]) for kind in PERFORMANCES.values()
+              if f"held_out_{kind}_agreed" in posed]
+    print("held-out performers by type, photos whose observers agree: "
+          + ", ".join(f"{kind} {s['accuracy']:.2%} of {s['photos']}" for kind, s in agreed))
     for name in ("all", "agreed", "held_out", "held_out_agreed", "yale"):
         s = figures["yale"] if name == "yale" else posed[name]
         recall = " ".join(f"{k} {v:.2f}" for k, v in s["recall"].items())
