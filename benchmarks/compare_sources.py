@@ -1,7 +1,7 @@
 """Candidate models against a reference, source by source: the rule that decides what is committed.
 
     python benchmarks/compare_sources.py benchmarks/results/real_faces.json CANDIDATE.json [...]
-                                         [--markdown]
+                                         [--markdown] [--names NAME ...]
 
 Each file is a `real_faces.py --json` result; the first model of the first file is the reference
 (the committed model). For every source the table gives each candidate's accuracy and its change
@@ -68,9 +68,13 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("json", type=Path, nargs="+", help="real_faces.py results; the first model is the reference")
     p.add_argument("--markdown", action="store_true", help="print the table as Markdown")
+    p.add_argument("--names", nargs="+", help="the models' names in the table, in order (default: each model "
+                                              "file's folder)")
     args = p.parse_args()
     results = read_results(args.json)
-    names = [Path(r["model"]).parent.name or Path(r["model"]).name for r in results]
+    names = args.names or [Path(r["model"]).parent.name or Path(r["model"]).name for r in results]
+    if len(names) != len(results):
+        raise SystemExit(f"error: --names: {len(names)} names for {len(results)} models")
     print("\n".join(table(results, names, args.markdown)))
     reference = results[0]
     print(f"\nworst source: {names[0]} {worst(reference)['accuracy']:.1%} ({worst(reference)['source']})")

@@ -1,6 +1,6 @@
 """Accuracy and calibration on real faces beside FER2013: docs/accuracy.md's "real faces" table, for one or more models.
 
-    python benchmarks/real_faces.py [--model model_file.h5 ...] [--detector yunet] [--svm]
+    python benchmarks/real_faces.py [--model model_file.h5 ...] [--detector yunet] [--margin 0.09] [--svm]
                                     [--json benchmarks/results/real_faces.json]
 
 Each model is measured through detect.py's own path (TFLite, int8 weights, mirror averaging):
@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
 
-from moodlens.detector import DEFAULT_THRESHOLD, EmotionDetector  # noqa: E402
+from moodlens.detector import DEFAULT_MARGIN, DEFAULT_THRESHOLD, EmotionDetector  # noqa: E402
 from moodlens.emotions.calibration import expected_calibration_error  # noqa: E402
 from moodlens.evaluation.measure import evaluate_folder, votes_accuracy  # noqa: E402
 from moodlens.evaluation.metrics import classification_report  # noqa: E402
@@ -121,14 +121,15 @@ class SVMScorer:
         return np.eye(len(self.labels), dtype=np.float32)[self.svm.predict(self.hog(faces))]
 
 
-def model_figures(model: Path, detector_name: str, svm: bool = False) -> dict:
-    """The figures of `model` with the face finder `detector_name`, or with `svm` of the SVM baseline in
-    place of its classifier."""
-    detector = EmotionDetector(model, detector=detector_name)
+def model_figures(model: Path, detector_name: str, svm: bool = False, margin: float = DEFAULT_MARGIN) -> dict:
+    """The figures of `model` with the face finder `detector_name` and the box framing's `margin`, or with
+    `svm` of the SVM baseline in place of its classifier."""
+    detector = EmotionDetector(model, detector=detector_name, margin=margin)
     if svm:
         detector.classifier = SVMScorer(detector.labels)
     fer = fer2013_figures(evaluate_folder(detector, SHARED / "fer2013" / "test", photos=False)[1], detector.labels)
     figures = {"model": "SVM on HOG (baselines.py)" if svm else str(model), "detector": detector_name,
+               "margin": margin,
                "fer2013_test": fer,
                "posed": posed_figures(evaluate_folder(detector, POSED, photos=True)[1], POSED, detector.labels),
                "yale": subset_figures(evaluate_folder(detector, YALE, photos=True)[1], detector.labels)}
@@ -175,13 +176,16 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model", type=Path, nargs="+", default=[ROOT / "model_file.h5"])
     p.add_argument("--detector", choices=DETECTORS, default=DEFAULT_DETECTOR, help="the face finder for photos")
+    p.add_argument("--margin", type=float, default=DEFAULT_MARGIN,
+                   help="the border around a photo's face box, as a share of its size, for models trained on "
+                        "boxes (detect.py's --margin; FER2013's crops are whole faces already)")
     p.add_argument("--svm", action="store_true", help="also measure baselines.py's SVM on HOG features")
     p.add_argument("--json", type=Path, default=ROOT / "benchmarks" / "results" / "real_faces.json")
     args = p.parse_args()
     runs = [(model, False) for model in args.model] + ([(args.model[0], True)] if args.svm else [])
     results = []
     for model, svm in runs:
-        results.append(model_figures(model, args.detector, svm))
+        results.append(model_figures(model, args.detector, svm, args.margin))
         print_figures(results[-1])
     write_json({"threshold": DEFAULT_THRESHOLD, "results": results}, args.json)
 
