@@ -54,7 +54,7 @@ def parse_args(argv: list[str] | None = None, prog: str | None = None) -> argpar
                    help="add each --extra face this many times (default 1)")
     p.add_argument("--extra-width", type=cli.positive_float, default=1.0, metavar="SHARE",
                    help="narrow each --extra photo to this share of its width before its face is found, to undo "
-                        "a stretch (0.96 for ../shared/posed/taiwanese: docs/training.md; default 1)")
+                        "a stretch (default 1; docs/training.md says what 0.96 and 0.8 gave on the posed photos)")
     p.add_argument("--align", action="store_true",
                    help="frame the data's faces by their landmarks (YuNet's, found on each face enlarged), as "
                         "detect.py frames the faces YuNet finds; --extra photos are framed so in any case")
