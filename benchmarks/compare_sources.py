@@ -29,11 +29,15 @@ def by_source(result: dict) -> dict[str, dict]:
     return {row["source"]: row for row in result["sources"]}
 
 
+def fell(row: dict, accuracy: float) -> bool:
+    """Whether `accuracy` is below the reference's `row` by more than its standard error."""
+    return accuracy < row["accuracy"] - row["se"]
+
+
 def falls(reference: dict, candidate: dict) -> list[str]:
     """The sources on which `candidate` reads worse than `reference` by more than one standard error."""
     ours = by_source(candidate)
-    return [name for name, row in by_source(reference).items()
-            if ours[name]["accuracy"] < row["accuracy"] - row["se"]]
+    return [name for name, row in by_source(reference).items() if fell(row, ours[name]["accuracy"])]
 
 
 def worst(result: dict) -> dict:
@@ -55,7 +59,7 @@ def table(results: list[dict], names: list[str], markdown: bool) -> list[str]:
         cells = [f"{row['accuracy']:.1%} ± {row['se']:.1%}"]
         for result in results[1:]:
             accuracy = by_source(result)[row["source"]]["accuracy"]
-            mark = "!" if accuracy < row["accuracy"] - row["se"] else ""
+            mark = "!" if fell(row, accuracy) else ""
             cells.append(f"{accuracy:.1%} ({100 * (accuracy - row['accuracy']):+.1f}{mark})")
         if markdown:
             lines.append("| " + " | ".join([row["source"], *cells]) + " |")
