@@ -27,6 +27,10 @@ if str(ROOT) not in sys.path:  # `pytest` (unlike `python -m pytest`) does not p
 
 from moodlens.labels import EMOTIONS  # noqa: E402
 
+# A suite started in the background (`cmd &` in a script) inherits SIGINT ignored and passes that on to
+# every process it starts, so the Ctrl-C tests would see nothing: Ctrl-C as in a terminal, here and in them.
+signal.signal(signal.SIGINT, signal.default_int_handler)
+
 TINY_TRAIN_PER_CLASS = 15
 TINY_TEST_PER_CLASS = 5
 SCRIPT_TIMEOUT_S = 600
@@ -63,20 +67,13 @@ def run_script() -> RunScript:
     return run_script_now
 
 
-def default_sigint() -> None:
-    """In the child: SIGINT as in a terminal, where Ctrl-C interrupts. A suite started in the background
-    (`cmd &` in a script) would otherwise pass on SIGINT ignored, and the interrupt tests would see nothing."""
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
-
-
 class RunningScript:
     """A script running in the background; its output goes to files (a full pipe would block it)."""
 
     def __init__(self, script: str, *args: object, display: str | None = None):
         self.stdout, self.stderr = tempfile.TemporaryFile("w+"), tempfile.TemporaryFile("w+")
         self.process = subprocess.Popen(python_command(script, *args), cwd=ROOT, env=script_env(display),
-                                        stdout=self.stdout, stderr=self.stderr, text=True,
-                                        preexec_fn=default_sigint)
+                                        stdout=self.stdout, stderr=self.stderr, text=True)
 
     def running(self) -> bool:
         return self.process.poll() is None

@@ -18,16 +18,22 @@ MODEL = ROOT / "model_file.h5"
 START_TIMEOUT_S = 180  # the first start converts the model to TFLite (TensorFlow's import, on a busy machine)
 
 
-class Server:
-    """`python serve.py --port 0 ARGS...`; `url` is where it listens. Its temporary files go to `tmp`."""
+def ignore_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
-    def __init__(self, tmp: Path, *args: object):
+
+class Server:
+    """`python serve.py --port 0 ARGS...`; `url` is where it listens. Its temporary files go to `tmp`.
+    With `sigint_ignored`, it starts as `nohup python serve.py &` would: SIGINT ignored."""
+
+    def __init__(self, tmp: Path, *args: object, sigint_ignored: bool = False):
         self.tmp = tmp
         env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
         env["TMPDIR"] = str(tmp)  # where the server keeps uploads and video jobs
         self.stderr = tempfile.TemporaryFile("w+")
         self.process = subprocess.Popen([sys.executable, str(ROOT / "serve.py"), "--port", "0", *map(str, args)],
-                                        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=self.stderr, text=True)
+                                        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=self.stderr, text=True,
+                                        preexec_fn=ignore_sigint if sigint_ignored else None)
         self.url = self.wait_for_address()
 
     def output(self) -> str:
@@ -62,7 +68,6 @@ class Server:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
-        self.stderr.close()
         return self.process.returncode
 
 
