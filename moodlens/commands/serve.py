@@ -99,5 +99,8 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> None:
     host = f"[{args.host}]" if ":" in args.host else args.host
     print(f"serving on {scheme}://{host}:{sock.getsockname()[1]}/ (API: /docs); Ctrl-C stops", file=sys.stderr,
           flush=True)
-    uvicorn.Server(config).run(sockets=[sock])
+    server = uvicorn.Server(config)
+    server.run(sockets=[sock])  # on Ctrl-C or SIGTERM, uvicorn shuts down and raises the signal again
+    if server.should_exit:  # that signal was ignored (`nohup serve.py &`): stopped all the same, and says so
+        raise KeyboardInterrupt
 
