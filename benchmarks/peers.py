@@ -3,10 +3,10 @@
     pip install 'setuptools<81' && pip install --no-deps fer==25.10.3   # its other dependencies pull PyTorch
     python benchmarks/peers.py [--json benchmarks/results/peers.json]
 
-fer runs as its README shows, with its own Haar cascade and 64x64 CNN (MTCNN off): on each posed photo
-the largest face it finds counts (none found: wrong); on the FER2013 test crops its classifier reads
-exactly the 48x48 crop (a box inset by fer's own 10-pixel offsets, which it grows back). The figures
-are the same as real_faces.py's, on the same subsets.
+fer runs as its README shows, with its own Haar cascade and 64x64 CNN (MTCNN off): on each posed and
+Yale photo the largest face it finds counts (none found: wrong); on the FER2013 test crops its
+classifier reads exactly the 48x48 crop (a box inset by fer's own 10-pixel offsets, which it grows
+back). The figures are the same as real_faces.py's, on the same subsets, every source worst first.
 """
 
 import argparse
@@ -21,7 +21,16 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from real_faces import POSED, SHARED, fer2013_figures, posed_figures, print_figures  # noqa: E402
+from real_faces import (  # noqa: E402
+    POSED,
+    SHARED,
+    YALE,
+    fer2013_figures,
+    posed_figures,
+    print_figures,
+    sources,
+    subset_figures,
+)
 
 from moodlens.labels import EMOTIONS  # noqa: E402
 from moodlens.media.images import read_image  # noqa: E402
@@ -61,8 +70,11 @@ def main() -> None:
     cv2.setNumThreads(1)
     detector = FER(mtcnn=False)
     crops = fer_records(detector, SHARED / "fer2013" / "test", crops=True)
-    figures = {"model": f"fer {version('fer')} (MTCNN off)", "fer2013_test": fer2013_figures(crops, EMOTIONS),
-               "posed": posed_figures(fer_records(detector, POSED, crops=False), POSED, EMOTIONS)}
+    figures = {"model": f"fer {version('fer')} (MTCNN off)", "detector": "fer's Haar cascade",
+               "fer2013_test": fer2013_figures(crops, EMOTIONS),
+               "posed": posed_figures(fer_records(detector, POSED, crops=False), POSED, EMOTIONS),
+               "yale": subset_figures(fer_records(detector, YALE, crops=False), EMOTIONS)}
+    figures["sources"] = sources(figures)
     print_figures(figures)
     write_json(figures, args.json)
 
