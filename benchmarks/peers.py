@@ -21,16 +21,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from real_faces import (  # noqa: E402
-    POSED,
-    SHARED,
-    YALE,
-    fer2013_figures,
-    posed_figures,
-    print_figures,
-    sources,
-    subset_figures,
-)
+from real_faces import POSED, SHARED, YALE, print_figures, records_figures  # noqa: E402
 
 from moodlens.labels import EMOTIONS  # noqa: E402
 from moodlens.media.images import read_image  # noqa: E402
@@ -69,12 +60,11 @@ def main() -> None:
 
     cv2.setNumThreads(1)
     detector = FER(mtcnn=False)
-    crops = fer_records(detector, SHARED / "fer2013" / "test", crops=True)
+    records = {"fer2013_test": fer_records(detector, SHARED / "fer2013" / "test", crops=True),
+               "posed": fer_records(detector, POSED, crops=False),
+               "yale": fer_records(detector, YALE, crops=False)}
     figures = {"model": f"fer {version('fer')} (MTCNN off)", "detector": "fer's Haar cascade",
-               "fer2013_test": fer2013_figures(crops, EMOTIONS),
-               "posed": posed_figures(fer_records(detector, POSED, crops=False), POSED, EMOTIONS),
-               "yale": subset_figures(fer_records(detector, YALE, crops=False), EMOTIONS)}
-    figures["sources"] = sources(figures)
+               **records_figures(records, EMOTIONS)}
     print_figures(figures)
     write_json(figures, args.json)
 

@@ -127,16 +127,29 @@ def model_figures(model: Path, detector_name: str, svm: bool = False, margin: fl
     detector = EmotionDetector(model, detector=detector_name, margin=margin)
     if svm:
         detector.classifier = SVMScorer(detector.labels)
-    fer = fer2013_figures(evaluate_folder(detector, SHARED / "fer2013" / "test", photos=False)[1], detector.labels)
     figures = {"model": "SVM on HOG (baselines.py)" if svm else str(model), "detector": detector_name,
-               "margin": margin,
-               "fer2013_test": fer,
-               "posed": posed_figures(evaluate_folder(detector, POSED, photos=True)[1], POSED, detector.labels),
-               "yale": subset_figures(evaluate_folder(detector, YALE, photos=True)[1], detector.labels)}
-    figures["sources"] = sources(figures)
+               "margin": margin, **records_figures(source_records(detector), detector.labels)}
     if svm:  # one-hot scores: no calibration to measure, nothing below the threshold
-        for part in (fer, figures["yale"], *(v for v in figures["posed"].values() if isinstance(v, dict))):
-            part.pop("ece", None)
+        parts = (figures["fer2013_test"], figures["yale"], *figures["posed"].values())
+        for part in parts:
+            if isinstance(part, dict):
+                part.pop("ece", None)
+    return figures
+
+
+def source_records(detector: EmotionDetector) -> dict[str, list[dict]]:
+    """One record per face or photo of every source (see `evaluation.evaluate_folder`)."""
+    return {"fer2013_test": evaluate_folder(detector, SHARED / "fer2013" / "test", photos=False)[1],
+            "posed": evaluate_folder(detector, POSED, photos=True)[1],
+            "yale": evaluate_folder(detector, YALE, photos=True)[1]}
+
+
+def records_figures(records: dict[str, list[dict]], labels: tuple[str, ...]) -> dict:
+    """The figures of every source from its records (`source_records`), and the sources worst first."""
+    figures = {"fer2013_test": fer2013_figures(records["fer2013_test"], labels),
+               "posed": posed_figures(records["posed"], POSED, labels),
+               "yale": subset_figures(records["yale"], labels)}
+    figures["sources"] = sources(figures)
     return figures
 
 
