@@ -46,6 +46,11 @@ def test_train_with_a_teacher_learns_and_a_wrong_teacher_is_refused(tiny_data: P
     assert "--teacher: " in itself.stderr and "is also the output" in itself.stderr
     assert "--teacher" in mismatch.stderr and "differ from the data's (angry, happy, surprise)" in mismatch.stderr
     assert "--teacher: model file" in missing.stderr and "absent.h5 not found" in missing.stderr
+    framed = train_tiny(tiny_data, tmp_path / "aligned.h5", "--teacher", TEACHER, "--align")  # it learned boxes
+    assert framed.returncode == 2 and framed.stderr.strip().splitlines()[-1] == (
+        f"error: --teacher {TEACHER} learned box faces and this run frames them aligned: give --align to both "
+        "runs or to neither")
+    assert not (tmp_path / "aligned.h5").exists()
     folder = train_tiny(tiny_data, tmp_path / "f.h5", "--teacher", tmp_path)
     assert folder.returncode == 2 and f"--teacher: model file {tmp_path} not found" in folder.stderr
     assert "Traceback" not in mismatch.stderr + missing.stderr

@@ -20,7 +20,7 @@ import numpy as np
 import tensorflow as tf
 
 from moodlens.emotions.calibration import calibrate_file
-from moodlens.emotions.modelio import load_model, save_model
+from moodlens.emotions.modelio import load_model, read_framing, save_model
 from moodlens.emotions.networks import build_model
 from moodlens.errors import MoodlensError, os_error_text
 from moodlens.evaluation.plots import plot_history
@@ -215,13 +215,18 @@ def starting_model(config: TrainConfig, labels: tuple[str, ...]) -> keras.Model:
 
 
 def load_teacher(config: TrainConfig, labels: tuple[str, ...]) -> keras.Model | None:
-    """The --teacher model, when one is given and names the data's classes in their order."""
+    """The --teacher model, when one is given, names the data's classes in their order and learned faces
+    framed as this run frames them (its scores on faces cut out otherwise would teach nothing true)."""
     if config.teacher is None:
         return None
     teacher, teacher_labels = load_model(config.teacher)
     if teacher_labels != labels:
         raise MoodlensError(f"--teacher {config.teacher}: its labels ({', '.join(teacher_labels)}) differ from "
                             f"the data's ({', '.join(labels)})")
+    framing = "aligned" if config.align else "box"
+    if read_framing(config.teacher) != framing:
+        raise MoodlensError(f"--teacher {config.teacher} learned {read_framing(config.teacher)} faces and this run "
+                            f"frames them {framing}: give --align to both runs or to neither")
     teacher.trainable = False
     print(f"teacher: {config.teacher}, {config.teacher_weight:.0%} of each target")
     return teacher
