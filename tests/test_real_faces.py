@@ -17,6 +17,8 @@ from moodlens.evaluation.measure import evaluate_folder
 from moodlens.faces.finders import make_finder, search_view
 from moodlens.labels import EMOTIONS
 from moodlens.media.images import read_image
+from moodlens.training.aligned import align_faces
+from moodlens.training.data import load_folder_split
 from moodlens.training.ferplus import majority, read_votes, soft_targets
 from moodlens.training.group_split import group_split
 from moodlens.training.photos import narrowed
@@ -110,6 +112,20 @@ def test_evaluate_folder_cuts_faces_out_with_the_crop_given(few_photos: Path) ->
     assert [r["file"] for r in turned] == [r["file"] for r in plain]
     changed = [np.abs(np.subtract(a["scores"], b["scores"])).max() for a, b in zip(plain, turned)]
     assert min(changed) > 1e-3  # every face was scored from the crop given, not detect.py's
+
+
+def test_evaluate_folder_aligns_crops_for_a_model_that_learned_aligned_faces(tiny_data: Path) -> None:
+    """FER2013's crops reach a model framed as it trained on them: aligned on their landmarks after
+    train.py --align, as they are otherwise."""
+    faces = load_folder_split(tiny_data / "test", EMOTIONS).x
+    detector = EmotionDetector(MODEL)
+    as_cut = evaluate_folder(detector, tiny_data / "test", photos=False)[1]
+    detector.classifier.framing = "aligned"  # as read from a model file trained that way
+    aligned = evaluate_folder(detector, tiny_data / "test", photos=False)[1]
+    scores = np.array([r["scores"] for r in aligned])
+    np.testing.assert_allclose(scores, detector.classifier.scores(align_faces(faces)[0]), atol=1e-4)
+    np.testing.assert_allclose([r["scores"] for r in as_cut], detector.classifier.scores(faces), atol=1e-4)
+    assert np.abs(scores - np.array([r["scores"] for r in as_cut])).max() > 0.05
 
 
 def test_group_split_keeps_each_performer_on_one_side(few_photos: Path, tmp_path: Path) -> None:

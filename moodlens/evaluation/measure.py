@@ -1,6 +1,7 @@
 """Measuring a model on labelled faces: face crops, or full photos through the detect path.
 
-Crops (FER2013's 48x48 faces) go straight to the classifier. Photos of people go the way detect.py
+Crops (FER2013's 48x48 faces) go to the classifier as its model learned them: as they are, or aligned on
+their landmarks for a model trained with `--align`. Photos of people go the way detect.py
 takes them: the largest face found by the face search, cropped as detect.py crops it; a photo
 where no face is found counts as wrong in `accuracy_all`.
 """
@@ -28,6 +29,10 @@ def evaluate_folder(detector, folder: Path, photos: bool, batch_size: int = 256,
     labels = detector.labels
     split, missed = (load_photo_split(folder, labels, detector.faces, crop or detector.crop) if photos
                      else (load_folder_split(folder, labels), []))
+    if not photos and detector.classifier.framing == "aligned":
+        from moodlens.training.aligned import align_faces
+
+        split.x = align_faces(split.x)[0]  # as train.py --align framed its training crops
     parts = []
     with progress_bar(len(split), "face") as progress:  # on a terminal: the scoring is the long part
         for i in range(0, len(split), batch_size):
