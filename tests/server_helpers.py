@@ -19,24 +19,29 @@ START_TIMEOUT_S = 180  # the first start converts the model to TFLite (TensorFlo
 
 
 def ignore_sigint() -> None:
+    """In the child before serve.py starts: SIGINT ignored, as a shell script's `cmd &` starts it."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 class Server:
     """`python serve.py --port 0 ARGS...`; `url` is where it listens. Its temporary files go to `tmp`.
-    With `sigint_ignored`, it starts as `nohup python serve.py &` would: SIGINT ignored."""
+    With `sigint_ignored`, it starts as `python serve.py &` in a script would: SIGINT ignored."""
 
     def __init__(self, tmp: Path, *args: object, sigint_ignored: bool = False):
         self.tmp = tmp
         env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
         env["TMPDIR"] = str(tmp)  # where the server keeps uploads and video jobs
         self.stderr = tempfile.TemporaryFile("w+")
+        self.final_output = ""  # the stderr kept when stop() closes its file
         self.process = subprocess.Popen([sys.executable, str(ROOT / "serve.py"), "--port", "0", *map(str, args)],
                                         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=self.stderr, text=True,
                                         preexec_fn=ignore_sigint if sigint_ignored else None)
         self.url = self.wait_for_address()
 
     def output(self) -> str:
+        """Its stderr so far (all of it, once stopped)."""
+        if self.stderr.closed:
+            return self.final_output
         self.stderr.seek(0)
         return self.stderr.read()
 
@@ -68,6 +73,9 @@ class Server:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+        if not self.stderr.closed:
+            self.final_output = self.output()
+            self.stderr.close()
         return self.process.returncode
 
 

@@ -329,8 +329,8 @@ def test_finished_video_jobs_are_deleted_on_time_without_another_request(tmp_pat
 
 
 def test_ctrl_c_stops_it_with_130_also_when_started_with_sigint_ignored(tmp_path: Path) -> None:
-    """`nohup python serve.py &` ignores SIGINT from the start; uvicorn stops on it all the same, and the
-    exit status must say that it was stopped, not that it finished."""
+    """`python serve.py &` in a script ignores SIGINT from the start; uvicorn stops on it all the same, and
+    the exit status must say that it was stopped, not that it finished."""
     running = Server(tmp_path, sigint_ignored=True)
     assert running.stop() == 130, running.output()
     assert running.output().splitlines()[-1] == "interrupted"

@@ -99,8 +99,8 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> None:
     host = f"[{args.host}]" if ":" in args.host else args.host
     print(f"serving on {scheme}://{host}:{sock.getsockname()[1]}/ (API: /docs); Ctrl-C stops", file=sys.stderr,
           flush=True)
-    server = uvicorn.Server(config)
-    server.run(sockets=[sock])  # on Ctrl-C or SIGTERM, uvicorn shuts down and raises the signal again
-    if server.should_exit:  # that signal was ignored (`nohup serve.py &`): stopped all the same, and says so
-        raise KeyboardInterrupt
+    uvicorn.Server(config).run(sockets=[sock])  # on Ctrl-C or SIGTERM: shuts down, then raises the signal again
+    # Returning at all means a signal stopped it that this process ignores (SIGINT, for `serve.py &` in a
+    # script): uvicorn stopped on it all the same, so the exit status says stopped, not finished.
+    raise KeyboardInterrupt
 
