@@ -20,7 +20,7 @@ import numpy as np
 import tensorflow as tf
 
 from moodlens.emotions.calibration import calibrate_file
-from moodlens.emotions.modelio import load_model, read_framing, save_model
+from moodlens.emotions.modelio import load_model, read_framing, read_labels, save_model
 from moodlens.emotions.networks import build_model
 from moodlens.errors import MoodlensError, os_error_text
 from moodlens.evaluation.plots import plot_history
@@ -215,18 +215,13 @@ def starting_model(config: TrainConfig, labels: tuple[str, ...]) -> keras.Model:
 
 
 def load_teacher(config: TrainConfig, labels: tuple[str, ...]) -> keras.Model | None:
-    """The --teacher model, when one is given, names the data's classes in their order and learned faces
-    framed as this run frames them (its scores on faces cut out otherwise would teach nothing true)."""
+    """The --teacher model, when one is given and names the data's classes in their order."""
     if config.teacher is None:
         return None
     teacher, teacher_labels = load_model(config.teacher)
     if teacher_labels != labels:
         raise MoodlensError(f"--teacher {config.teacher}: its labels ({', '.join(teacher_labels)}) differ from "
                             f"the data's ({', '.join(labels)})")
-    framing = "aligned" if config.align else "box"
-    if read_framing(config.teacher) != framing:
-        raise MoodlensError(f"--teacher {config.teacher} learned {read_framing(config.teacher)} faces and this run "
-                            f"frames them {framing}: give --align to both runs or to neither")
     teacher.trainable = False
     print(f"teacher: {config.teacher}, {config.teacher_weight:.0%} of each target")
     return teacher
@@ -253,9 +248,23 @@ def calibrate_unless_seen(config: TrainConfig, held_out: Split) -> None:
     calibrate_file(config.output, held_out)
 
 
+def check_teacher_framing(config: TrainConfig) -> None:
+    """A --teacher must have learned faces framed as this run frames them: its scores on faces cut out
+    otherwise would be wrong targets. Checked before the data loads (aligning it takes minutes)."""
+    if config.teacher is None:
+        return
+    read_labels(config.teacher)  # a file that is not a model file is said as such, not as an HDF5 error
+    framing = "aligned" if config.align else "box"
+    learned = read_framing(config.teacher)
+    if learned != framing:
+        raise MoodlensError(f"--teacher {config.teacher} learned {learned} faces and this run frames them "
+                            f"{framing}: give --align to both runs or to neither")
+
+
 def train(config: TrainConfig, splits: tuple[Split, Split] | None = None) -> float:
     """Train per `config` (on `splits` when already loaded from config.data); returns the best validation
     accuracy (that model is in config.output)."""
+    check_teacher_framing(config)
     train_split, val_split = splits or load_training_set(config.data, config.votes, config.votes_weight,
                                                          config.extra, config.extra_repeat, config.holdout,
                                                          config.seed, config.align, config.extra_width)
