@@ -38,7 +38,9 @@ class ShiftedViews:
     """A classifier's scores averaged over the face moved by SHIFT pixels each way (and as it is)."""
 
     def __init__(self, classifier):
-        self.classifier, self.labels = classifier, classifier.labels
+        self.classifier = classifier
+        self.labels = classifier.labels
+        self.framing = classifier.framing  # the views are cut from the face as the model learned it
 
     def scores(self, faces: np.ndarray) -> np.ndarray:
         padded = np.pad(faces, ((0, 0), (SHIFT, SHIFT), (SHIFT, SHIFT), (0, 0)), mode="edge")

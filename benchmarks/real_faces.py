@@ -109,6 +109,8 @@ def fer2013_figures(records: list[dict], labels: tuple[str, ...]) -> dict:
 class SVMScorer:
     """baselines.py's SVM on HOG, fitted on FER2013 train, as one-hot scores."""
 
+    framing = "box"  # it learned FER2013's crops as they are
+
     def __init__(self, labels: tuple[str, ...]):
         from baselines import hog_features, methods
         from moodlens.training.data import load_folder_split
