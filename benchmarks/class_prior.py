@@ -1,5 +1,6 @@
-"""A class's prior raised or lowered after training, measured on every source: each face's scores with
-one class's multiplied by a weight and renormalised, as a bias in the model's last layer would do.
+"""A class's prior raised or lowered after training, measured on every source: each face's scores (the
+face's and its mirror's, averaged, as detect.py gives them) with one class's multiplied by a weight and
+renormalised.
 
     python benchmarks/class_prior.py [--model model_file.h5] [--weights 0.6 0.8 1.25]
                                      [--json benchmarks/results/class_prior.json]
@@ -7,11 +8,12 @@ one class's multiplied by a weight and renormalised, as a bias in the model's la
 The failing faces of issue 20 fall into a few classes (sad and angry read as neutral, fear and sad as
 disgust), so a lower prior for those classes is the cheapest lever: no training, no extra time a
 face. Every source is read once through detect.py's defaults (`real_faces.py`); each class and weight
-is then applied to the same scores. The JSON is `real_faces.py`'s, the model as it is first, so
-`compare_sources.py` reads it; the lines printed are its verdicts.
+is then applied to the same scores. The JSON is `real_faces.py`'s, the model as it is first and each
+weight named `<model>, <class> xW`, so `compare_sources.py` reads it; the lines printed are its verdicts.
 """
 
 import argparse
+import os
 from pathlib import Path
 
 import numpy as np
@@ -36,6 +38,16 @@ def reweighted(records: list[dict], weights: np.ndarray, labels: tuple[str, ...]
     return changed
 
 
+def verdict(reference: dict, result: dict) -> str:
+    """compare_sources.py's verdict on `result` against `reference`, on one line."""
+    lowest = worst(result)
+    gain = (lowest["accuracy"] - worst(reference)["accuracy"]) / worst(reference)["se"]
+    fallen = "; ".join(falls(reference, result)) or "no source"
+    decision = "may replace it" if qualifies(reference, result) else "keep the model as it is"
+    return (f"worst {lowest['accuracy']:.1%} ({lowest['source']}), {gain:+.1f} SE; "
+            f"falls beyond one SE on {fallen}: {decision}")
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model", type=Path, default=ROOT / "model_file.h5")
@@ -46,22 +58,20 @@ def main() -> None:
     detector = EmotionDetector(args.model, detector=DEFAULT_DETECTOR)
     labels = detector.labels
     records = source_records(detector)
-    reference = {"model": str(args.model), "detector": DEFAULT_DETECTOR, **records_figures(records, labels)}
+    model = os.path.relpath(args.model, ROOT)  # the name in the JSON, as real_faces.json names it
+    reference = {"model": model, "detector": DEFAULT_DETECTOR, **records_figures(records, labels)}
     results = [reference]
-    print(f"{args.model}: worst {worst(reference)['accuracy']:.1%} ({worst(reference)['source']})")
+    lowest = worst(reference)
+    print(f"{model}: worst {lowest['accuracy']:.1%} ({lowest['source']})")
     for index, name in enumerate(labels):
         for weight in args.weights:
             weights = np.ones(len(labels))
             weights[index] = weight
             changed = {source: reweighted(rs, weights, labels) for source, rs in records.items()}
-            result = {"model": f"{args.model}, {name} x{weight:g}", "detector": DEFAULT_DETECTOR,
+            result = {"model": f"{model}, {name} x{weight:g}", "detector": DEFAULT_DETECTOR,
                       **records_figures(changed, labels)}
             results.append(result)
-            gain = worst(result)["accuracy"] - worst(reference)["accuracy"]
-            verdict = "may replace it" if qualifies(reference, result) else "keep the model as it is"
-            print(f"{name} x{weight:g}: worst {worst(result)['accuracy']:.1%} ({worst(result)['source']}), "
-                  f"{gain / worst(reference)['se']:+.1f} SE; falls beyond one SE on "
-                  f"{'; '.join(falls(reference, result)) or 'no source'}: {verdict}", flush=True)
+            print(f"{name} x{weight:g}: {verdict(reference, result)}", flush=True)
     write_json({"threshold": DEFAULT_THRESHOLD, "results": results}, args.json)
 
 

@@ -2,7 +2,7 @@
 
     pip install 'setuptools<81' && pip install --no-deps fer==25.10.3   # its other dependencies pull PyTorch
     python benchmarks/peers.py [--json benchmarks/results/peers.json]
-    pip uninstall fer && pip install -r requirements-dev.txt             # the pinned setuptools again
+    pip uninstall -y fer && pip install -r requirements-dev.txt          # the pinned setuptools again
 
 fer runs as its README shows, with its own Haar cascade and 64x64 CNN (MTCNN off): on each posed and
 Yale photo the largest face it finds counts (none found: wrong); on the FER2013 test crops its
