@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 from common import ROOT
-from compare_sources import falls, qualifies, worst
+from compare_sources import verdict, worst
 from real_faces import records_figures, source_records
 
 from moodlens.detector import DEFAULT_THRESHOLD, EmotionDetector
@@ -36,16 +36,6 @@ def reweighted(records: list[dict], weights: np.ndarray, labels: tuple[str, ...]
             record = {**record, "scores": scores.tolist(), "predicted": labels[int(scores.argmax())]}
         changed.append(record)
     return changed
-
-
-def verdict(reference: dict, result: dict) -> str:
-    """compare_sources.py's verdict on `result` against `reference`, on one line."""
-    lowest = worst(result)
-    gain = (lowest["accuracy"] - worst(reference)["accuracy"]) / worst(reference)["se"]
-    fallen = "; ".join(falls(reference, result)) or "no source"
-    decision = "may replace it" if qualifies(reference, result) else "keep the model as it is"
-    return (f"worst {lowest['accuracy']:.1%} ({lowest['source']}), {gain:+.1f} SE; "
-            f"falls beyond one SE on {fallen}: {decision}")
 
 
 def main() -> None:

@@ -49,6 +49,17 @@ def qualifies(reference: dict, candidate: dict) -> bool:
     return not falls(reference, candidate) and worst(candidate)["accuracy"] > worst(reference)["accuracy"]
 
 
+def verdict(reference: dict, candidate: dict) -> str:
+    """The candidate's worst source, its move in points and in the reference's standard errors, the
+    sources it falls on, and whether it may replace the reference."""
+    lowest = worst(candidate)
+    gain = lowest["accuracy"] - worst(reference)["accuracy"]
+    fallen = "; ".join(falls(reference, candidate)) or "no source"
+    decision = "may replace it" if qualifies(reference, candidate) else "keep the reference"
+    return (f"worst {lowest['accuracy']:.1%} ({lowest['source']}), {100 * gain:+.1f} points "
+            f"({gain / worst(reference)['se']:+.1f} SE); falls beyond one SE on {fallen}: {decision}")
+
+
 def table(results: list[dict], names: list[str], markdown: bool) -> list[str]:
     """One row a source (the reference's worst first), one column a model."""
     reference = results[0]
@@ -83,13 +94,7 @@ def main() -> None:
     reference = results[0]
     print(f"\nworst source: {names[0]} {worst(reference)['accuracy']:.1%} ({worst(reference)['source']})")
     for name, result in zip(names[1:], results[1:]):
-        fallen = falls(reference, result)
-        lowest = worst(result)
-        gain = lowest["accuracy"] - worst(reference)["accuracy"]
-        verdict = "may replace it" if qualifies(reference, result) else "keep the reference"
-        print(f"{name}: worst {lowest['accuracy']:.1%} ({lowest['source']}), {100 * gain:+.1f} points "
-              f"({gain / worst(reference)['se']:+.1f} SE); falls beyond one SE on {'; '.join(fallen) or 'no source'}: "
-              f"{verdict}")
+        print(f"{name}: {verdict(reference, result)}")
 
 
 if __name__ == "__main__":

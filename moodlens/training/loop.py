@@ -60,6 +60,11 @@ class TrainConfig:
     teacher_weight: float = 0.5  # the teacher's share of each target
     align: bool = False  # the faces are framed by their landmarks (recorded in the model file)
 
+    @property
+    def framing(self) -> str:
+        """How this run frames faces, as its model file records it (see modelio.FRAMINGS)."""
+        return "aligned" if self.align else "box"
+
 
 def artifact_paths(output: Path) -> dict[str, Path]:
     """Where a run keeps its history, curves and checkpoint, beside the output model."""
@@ -112,7 +117,7 @@ class Checkpointer(keras.callbacks.Callback):
         try:
             with interrupts_deferred():  # each file is finished before a Ctrl-C is acted on
                 if accuracy > self.best:
-                    save_model(self.model, self.labels, target, "aligned" if self.config.align else "box")
+                    save_model(self.model, self.labels, target, self.config.framing)
                     self.best = accuracy
                     print(f"\nepoch {epoch + 1}: val_accuracy {accuracy:.4f}, saved {target}")
                 target = self.paths["checkpoint"]
@@ -254,11 +259,10 @@ def check_teacher_framing(config: TrainConfig) -> None:
     if config.teacher is None:
         return
     read_labels(config.teacher)  # a file that is not a model file is said as such, not as an HDF5 error
-    framing = "aligned" if config.align else "box"
     learned = read_framing(config.teacher)
-    if learned != framing:
+    if learned != config.framing:
         raise MoodlensError(f"--teacher {config.teacher} learned {learned} faces and this run frames them "
-                            f"{framing}: give --align to both runs or to neither")
+                            f"{config.framing}: give --align to both runs or to neither")
 
 
 def train(config: TrainConfig, splits: tuple[Split, Split] | None = None) -> float:
