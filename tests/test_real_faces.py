@@ -12,7 +12,7 @@ import pytest
 from conftest import ROOT, SHARED, require
 
 from moodlens.detector import EmotionDetector
-from moodlens.emotions.preprocess import to_gray
+from moodlens.emotions.preprocess import EYE_LINE, SIDE_PER_SCALE, to_gray
 from moodlens.evaluation.measure import evaluate_folder
 from moodlens.faces.finders import make_finder, search_view
 from moodlens.labels import EMOTIONS
@@ -126,6 +126,26 @@ def test_evaluate_folder_aligns_crops_for_a_model_that_learned_aligned_faces(tin
     np.testing.assert_allclose(scores, detector.classifier.scores(align_faces(faces)[0]), atol=1e-4)
     np.testing.assert_allclose([r["scores"] for r in as_cut], detector.classifier.scores(faces), atol=1e-4)
     assert np.abs(scores - np.array([r["scores"] for r in as_cut])).max() > 0.05
+
+
+def test_a_framing_set_for_a_measurement_reaches_the_crop_the_detector_scores(media: Path) -> None:
+    """benchmarks/aligned_framing.py measures each side through the detect path: the side it sets must
+    reach the crop detect.py scores (one bound at import would measure the same framing each time), and
+    only while it is set."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from aligned_framing import framed
+
+    detector = EmotionDetector(MODEL)
+    detector.classifier.framing = "aligned"  # as read from a model file trained that way
+    frame = read_image(media / "fr_obama.jpg")
+    (found,) = detector.detect(frame)
+    gray = to_gray(frame)
+    own = detector.crop(gray, found.box)
+    with framed(SIDE_PER_SCALE / 2, EYE_LINE):
+        tight = detector.crop(gray, found.box)
+    # Half the side: the middle half of the face fills the crop, so the eyes and mouth sit apart.
+    assert np.abs(tight.astype(int) - own).mean() > 10
+    np.testing.assert_array_equal(detector.crop(gray, found.box), own)
 
 
 def test_group_split_keeps_each_performer_on_one_side(few_photos: Path, tmp_path: Path) -> None:
