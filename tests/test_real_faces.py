@@ -128,11 +128,12 @@ def test_evaluate_folder_aligns_crops_for_a_model_that_learned_aligned_faces(tin
     assert np.abs(scores - np.array([r["scores"] for r in as_cut])).max() > 0.05
 
 
-def test_a_framing_set_for_a_measurement_reaches_the_crop_the_detector_scores(media: Path) -> None:
+def test_a_framing_set_for_a_measurement_reaches_the_crop_the_detector_scores(media: Path,
+                                                                             monkeypatch: pytest.MonkeyPatch) -> None:
     """benchmarks/aligned_framing.py measures each side through the detect path: the side it sets must
     reach the crop detect.py scores (one bound at import would measure the same framing each time), and
     only while it is set."""
-    sys.path.insert(0, str(ROOT / "benchmarks"))
+    monkeypatch.syspath_prepend(ROOT / "benchmarks")
     from aligned_framing import framed
 
     detector = EmotionDetector(MODEL)
