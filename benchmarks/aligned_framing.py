@@ -20,9 +20,9 @@ from pathlib import Path
 from unittest import mock
 
 from common import ROOT
-from real_faces import model_figures, print_figures
+from real_faces import print_figures, records_figures, source_records
 
-from moodlens.detector import DEFAULT_THRESHOLD
+from moodlens.detector import DEFAULT_THRESHOLD, EmotionDetector
 from moodlens.emotions import preprocess
 from moodlens.emotions.modelio import read_framing, read_labels
 from moodlens.errors import MoodlensError
@@ -43,12 +43,12 @@ def framed(side: float, eye_line: float) -> Iterator[None]:
         yield
 
 
-def framing_figures(model: Path, side: float, eye_line: float) -> dict:
-    """`real_faces.py`'s figures of `model` with the aligned crop framed so."""
+def framing_figures(detector: EmotionDetector, model: Path, side: float, eye_line: float) -> dict:
+    """`real_faces.py`'s figures of `detector` (its model file `model`) with the aligned crop framed so."""
     with framed(side, eye_line):
-        figures = model_figures(model, "yunet")
-    figures["model"] = f"{figures['model']}, side {side}, eye line {eye_line}"
-    return {**figures, "side": side, "eye_line": eye_line}
+        records = source_records(detector)
+    return {"model": f"{model}, side {side}, eye line {eye_line}", "detector": "yunet", "side": side,
+            "eye_line": eye_line, **records_figures(records, detector.labels)}
 
 
 def main() -> None:
@@ -66,9 +66,10 @@ def main() -> None:
         raise SystemExit(f"error: {exc}") from None
     if read_framing(args.model) != "aligned":
         raise SystemExit(f"error: {args.model} learned boxes, not aligned faces: see real_faces.py --margin")
+    detector = EmotionDetector(args.model, detector="yunet")  # loaded once: only the crop changes
     results = []
     for side, eye_line in framings(args.sides, args.eye_lines):
-        results.append(framing_figures(args.model, side, eye_line))
+        results.append(framing_figures(detector, args.model, side, eye_line))
         print_figures(results[-1])
     write_json({"threshold": DEFAULT_THRESHOLD, "results": results}, args.json)
 
